@@ -1,0 +1,24 @@
+PY ?= .venv/bin/python
+export GUICHET_MODE ?= test
+
+.PHONY: dev test lint fmt messages bench
+
+dev:
+	$(PY) -m guichet.cli demo
+
+test:
+	$(PY) -m pytest
+
+lint:
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy guichet tests bench
+
+fmt:
+	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
+
+# Refresh the catalogues after changing strings, then translate the new French entries.
+messages:
+	cd guichet && ../$(PY) -m django makemessages -l fr -l en --settings=guichet.settings --no-obsolete
+	cd guichet && ../$(PY) -m django compilemessages --settings=guichet.settings
+
+bench:
+	$(PY) bench/code_verification.py

@@ -1,0 +1,209 @@
+"""The `guichet` command (PRODUCT.md §4). Exit 0 on success, non-zero with a message otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _setup(mode: str | None = None) -> None:
+    if mode:
+        os.environ["GUICHET_MODE"] = mode
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _serve(host: str, port: int, workers: int, threads: int) -> None:
+    from django.conf import settings
+    from gunicorn.app.base import BaseApplication
+
+    inprocess = settings.GUICHET.delivery == "inprocess"
+
+    def post_worker_init(worker: Any) -> None:
+        if inprocess:
+            from guichet.delivery.worker import DeliveryThread
+
+            DeliveryThread().start()
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("post_worker_init", post_worker_init)
+            self.cfg.set("accesslog", "-")
+            # The query string may carry nothing secret, but keep the log to what operators need.
+            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
+            self.cfg.set("graceful_timeout", 20)
+
+        def load(self) -> Any:
+            from guichet.wsgi import application
+
+            return application
+
+    Server().run()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    _setup("demo")
+    from django.conf import settings
+
+    from guichet.demo.data import DEMO_CARDS, demo_admin_password, demo_seed
+
+    _migrate()
+    demo_seed()
+    password = demo_admin_password()
+    base = f"http://{args.host}:{args.port}"
+    holders = sorted({c.email for c in DEMO_CARDS})
+    print(
+        f"""
+Guichet demo ({settings.GUICHET.branding.issuer_name}), data in {settings.GUICHET.data_dir}
+
+  Enrollment portal  {base}/enrollment/
+  Dev inbox          {base}/dev/inbox      (every SMS and email, as the recipient reads it)
+  Back-office        {base}/admin/         (user admin, password {password})
+
+  Demo cardholders:  {", ".join(holders)}
+""",
+        flush=True,
+    )
+    _serve(args.host, args.port, workers=1, threads=8)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    _setup()
+    from django.conf import settings
+
+    config = settings.GUICHET
+    missing = [
+        name
+        for name, value in (("GUICHET_EMAIL_URL", config.email_url), ("GUICHET_SMS_URL", config.sms_url))
+        if not value
+    ]
+    if missing:
+        print(
+            f"guichet: {', '.join(missing)} not set: codes could not reach anyone "
+            "(use `guichet demo` to try Guichet without a gateway)",
+            file=sys.stderr,
+        )
+        return 2
+    _serve(args.host, args.port, workers=args.workers, threads=args.threads)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    _setup()
+    from guichet.delivery.worker import DeliveryThread
+
+    thread = DeliveryThread(interval=args.interval)
+    signal.signal(signal.SIGTERM, lambda *_: thread.stop())
+    thread.start()
+    print("guichet worker: delivering the outbox (Ctrl-C to stop)", file=sys.stderr, flush=True)
+    try:
+        while thread.is_alive():
+            thread.join(timeout=1)
+    except KeyboardInterrupt:
+        thread.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    _setup()
+    _migrate(verbosity=1)
+    return 0
+
+
+def cmd_cards_import(args: argparse.Namespace) -> int:
+    _setup()
+    from guichet.cards.services import cards_import
+
+    path = Path(args.file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        print(f"guichet: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    report = cards_import(data=data, source=path.name)
+    if not report.ok:
+        for line, reason in report.errors:
+            print(f"{path.name}:{line}: {reason}", file=sys.stderr)
+        print(f"guichet: {len(report.errors)} error(s); nothing was imported", file=sys.stderr)
+        return 1
+    print(
+        f"cardholders: {report.cardholders_created} created, {report.cardholders_updated} updated; "
+        f"cards: {report.cards_created} created, {report.cards_updated} updated, "
+        f"{report.cards_unchanged} unchanged"
+    )
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["guichet manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guichet", description="Guichet: payment authentication server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="migrate, demo keys and data, serve with a dev inbox")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.set_defaults(func=cmd_demo)
+
+    serve = sub.add_parser("serve", help="production server (real keys required)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=8)
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="delivery worker for multi-process deployments")
+    worker.add_argument("--interval", type=float, default=1.0, help="seconds between outbox polls")
+    worker.set_defaults(func=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
+    migrate.set_defaults(func=cmd_migrate)
+
+    cards = sub.add_parser("cards", help="issuer card files")
+    cards_sub = cards.add_subparsers(dest="cards_command", required=True)
+    imp = cards_sub.add_parser("import", help="import a card CSV (all or nothing)")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_cards_import)
+
+    manage = sub.add_parser("manage", help="Django management commands (e.g. createsuperuser)")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from guichet.env import ConfigError
+
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"guichet: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""SMS and email senders behind one narrow interface, chosen by configuration."""
+
+from __future__ import annotations
+
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+
+SMS_TIMEOUT_S = 5.0
+SMTP_TIMEOUT_S = 10.0
+
+
+class DeliveryError(Exception):
+    """The message was not accepted; it will be tried again. The text never holds the content."""
+
+
+class Sender(Protocol):
+    def send(self, *, message_id: str, to: str, subject: str, body: str) -> None:
+        """Hand the message over, or raise DeliveryError."""
+
+
+class HttpSmsGateway:
+    """PRODUCT.md §4: POST {"id", "to", "text"} as JSON; any 2xx within 5 s means accepted."""
+
+    def __init__(self, url: str, token: str = "") -> None:
+        self.url = url
+        self.token = token
+
+    def send(self, *, message_id: str, to: str, subject: str, body: str) -> None:
+        data = json.dumps({"id": message_id, "to": to, "text": body}).encode()
+        request = urllib.request.Request(self.url, data=data, method="POST")  # noqa: S310 (scheme checked in env)
+        request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=SMS_TIMEOUT_S) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as exc:
+            raise DeliveryError(f"SMS gateway answered {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DeliveryError(f"SMS gateway unreachable: {type(reason).__name__}") from None
+        if not 200 <= status < 300:
+            raise DeliveryError(f"SMS gateway answered {status}")
+
+
+class SmtpSender:
+    """smtp://host:port, smtp+starttls://user:pass@host:port, smtps://user:pass@host:port."""
+
+    def __init__(self, url: str, sender: str) -> None:
+        parts = urlsplit(url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or {"smtps": 465, "smtp+starttls": 587}.get(parts.scheme, 25)
+        self.user = unquote(parts.username or "")
+        self.password = unquote(parts.password or "")
+        self.sender = sender
+
+    def send(self, *, message_id: str, to: str, subject: str, body: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        # A stable Message-ID lets a receiving system spot a redelivery after a lost answer.
+        message["Message-ID"] = make_msgid(idstring=message_id, domain="guichet")
+        message.set_content(body)
+        try:
+            if self.scheme == "smtps":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()
+                )
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=SMTP_TIMEOUT_S)
+            with client:
+                if self.scheme == "smtp+starttls":
+                    client.starttls(context=ssl.create_default_context())
+                if self.user:
+                    client.login(self.user, self.password)
+                client.send_message(message)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"SMTP delivery failed: {type(exc).__name__}") from None
+
+
+class DevInbox:
+    """Demo and tests without a gateway: the message stays readable at /dev/inbox."""
+
+    def send(self, *, message_id: str, to: str, subject: str, body: str) -> None:
+        return None
+
+
+def sms_sender() -> Sender:
+    config = settings.GUICHET
+    return HttpSmsGateway(config.sms_url, config.sms_token) if config.sms_url else DevInbox()
+
+
+def email_sender() -> Sender:
+    config = settings.GUICHET
+    return SmtpSender(config.email_url, config.email_from) if config.email_url else DevInbox()

@@ -1,0 +1,97 @@
+"""Writing messages to the outbox and reading them back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from guichet.core import clock, crypto
+from guichet.delivery.models import OutboxMessage
+
+DEFAULT_VALIDITY = dt.timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Content:
+    subject: str
+    body: str
+
+
+def _render(template: str, suffix: str, language: str, context: dict[str, Any]) -> str:
+    with translation.override(language):
+        return render_to_string(f"messages/{language}/{template}.{suffix}", context).strip()
+
+
+def _store(
+    *, channel: str, to: str, template: str, language: str, content: Content, valid_for: dt.timedelta
+) -> OutboxMessage:
+    now = clock.now()
+    message_id = uuid.uuid4()
+    payload = json.dumps({"subject": content.subject, "body": content.body})
+    message = OutboxMessage.objects.create(
+        message_id=message_id,
+        channel=channel,
+        recipient=to,
+        template=template,
+        language=language,
+        content=crypto.encrypt(f"outbox:{message_id}", payload),
+        created_at=now,
+        next_attempt_at=now,
+        give_up_at=now + valid_for,
+    )
+    # Wake the in-process deliverer once the event that caused the message is committed.
+    from guichet.delivery.worker import wake
+
+    transaction.on_commit(wake)
+    return message
+
+
+def outbox_enqueue_sms(
+    *,
+    to: str,
+    template: str,
+    language: str,
+    context: dict[str, Any],
+    valid_for: dt.timedelta = DEFAULT_VALIDITY,
+) -> OutboxMessage:
+    text = _render(template, "sms.txt", language, context)
+    return _store(
+        channel=OutboxMessage.Channel.SMS,
+        to=to,
+        template=template,
+        language=language,
+        content=Content(subject="", body=text),
+        valid_for=valid_for,
+    )
+
+
+def outbox_enqueue_email(
+    *,
+    to: str,
+    template: str,
+    language: str,
+    context: dict[str, Any],
+    valid_for: dt.timedelta = DEFAULT_VALIDITY,
+) -> OutboxMessage:
+    subject = " ".join(_render(template, "subject.txt", language, context).split())
+    body = _render(template, "email.txt", language, context)
+    return _store(
+        channel=OutboxMessage.Channel.EMAIL,
+        to=to,
+        template=template,
+        language=language,
+        content=Content(subject=subject, body=body),
+        valid_for=valid_for,
+    )
+
+
+def outbox_content(message: OutboxMessage) -> Content:
+    data = json.loads(crypto.decrypt(f"outbox:{message.message_id}", message.content))
+    return Content(subject=data["subject"], body=data["body"])

@@ -1,0 +1,156 @@
+"""Delivering the outbox: one pass (`deliver_due`), a thread for the embedded default, a loop for
+`guichet worker`.
+
+Several deliverers may run at once (threads, processes, hosts): a message is claimed by a
+conditional update, so only one of them sends it; a claim that is not settled within its lease
+(the process died) is claimed again. Only the oldest open message of each recipient is ever
+claimed, which keeps each recipient's messages in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from django.db import close_old_connections
+from django.db.models import Min, Q
+
+from guichet.core import clock
+from guichet.delivery.models import OutboxMessage
+from guichet.delivery.senders import DeliveryError, Sender, email_sender, sms_sender
+from guichet.delivery.services import outbox_content
+
+log = logging.getLogger("guichet.delivery")
+
+LEASE = dt.timedelta(seconds=60)
+FIRST_RETRY = dt.timedelta(seconds=2)
+LONGEST_RETRY = dt.timedelta(minutes=30)
+OPEN = (OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """2 s, 4 s, 8 s … doubling after each failed attempt, at most 30 minutes."""
+    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+
+
+def _claim(seq: int) -> OutboxMessage | None:
+    now = clock.now()
+    due = Q(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=OutboxMessage.Status.SENDING, lease_until__lt=now
+    )
+    claimed = OutboxMessage.objects.filter(due, seq=seq).update(
+        status=OutboxMessage.Status.SENDING, lease_until=now + LEASE
+    )
+    return OutboxMessage.objects.get(seq=seq) if claimed else None
+
+
+def _settle(message: OutboxMessage, error: str | None) -> None:
+    now = clock.now()
+    attempts = message.attempts + 1
+    if error is None:
+        fields = {"status": OutboxMessage.Status.SENT, "sent_at": now, "last_error": "", "lease_until": None}
+        log.info(
+            "delivered %s #%s (%s) after %d attempt(s)",
+            message.channel,
+            message.seq,
+            message.template,
+            attempts,
+        )
+    elif now >= message.give_up_at:
+        fields = {"status": OutboxMessage.Status.GIVEN_UP, "last_error": error, "lease_until": None}
+        log.error("gave up %s #%s (%s): %s", message.channel, message.seq, message.template, error)
+    else:
+        fields = {
+            "status": OutboxMessage.Status.PENDING,
+            "next_attempt_at": now + retry_delay(attempts),
+            "last_error": error,
+            "lease_until": None,
+        }
+        log.warning("will retry %s #%s (%s): %s", message.channel, message.seq, message.template, error)
+    OutboxMessage.objects.filter(seq=message.seq, status=OutboxMessage.Status.SENDING).update(
+        attempts=attempts, **fields
+    )
+
+
+def _give_up_expired() -> None:
+    """A message nobody could deliver in time (e.g. an expired code) is closed, unblocking the next."""
+    OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, give_up_at__lte=clock.now()).update(
+        status=OutboxMessage.Status.GIVEN_UP, last_error="expired before delivery"
+    )
+
+
+def deliver_due(*, limit: int = 200, senders: dict[str, Sender] | None = None) -> int:
+    """Send what is due now; return how many messages were handed over."""
+    senders = senders or {
+        OutboxMessage.Channel.SMS: sms_sender(),
+        OutboxMessage.Channel.EMAIL: email_sender(),
+    }
+    _give_up_expired()
+    heads = (
+        OutboxMessage.objects.filter(status__in=OPEN)
+        .values("recipient")
+        .annotate(head=Min("seq"))
+        .values_list("head", flat=True)
+        .order_by("head")[:limit]
+    )
+    sent = 0
+    for seq in list(heads):
+        message = _claim(seq)
+        if message is None:
+            continue
+        try:
+            content = outbox_content(message)
+            senders[message.channel].send(
+                message_id=str(message.message_id),
+                to=message.recipient,
+                subject=content.subject,
+                body=content.body,
+            )
+        except DeliveryError as exc:
+            _settle(message, str(exc))
+            continue
+        except Exception as exc:  # a bug must not stop delivery of everything else
+            log.exception("unexpected delivery failure for #%s", message.seq)
+            _settle(message, f"internal error: {type(exc).__name__}")
+            continue
+        _settle(message, None)
+        sent += 1
+    return sent
+
+
+_wake = threading.Event()
+
+
+def wake() -> None:
+    _wake.set()
+
+
+class DeliveryThread(threading.Thread):
+    """The embedded deliverer: woken on commit of a new message, and polling every `interval`."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        super().__init__(name="guichet-delivery", daemon=True)
+        self.interval = interval
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            _wake.wait(self.interval)
+            _wake.clear()
+            if self._stop.is_set():
+                break
+            try:
+                close_old_connections()
+                while deliver_due():
+                    pass
+            except Exception:  # the database may be away for a while: keep going
+                log.exception("delivery pass failed; retrying")
+                self._stop.wait(self.interval)
+            finally:
+                close_old_connections()
+
+    def stop(self) -> None:
+        self._stop.set()
+        _wake.set()
+        self.join(timeout=15)

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from guichet.core import views as core_views
+
+admin.site.site_header = "Guichet"
+admin.site.site_title = "Guichet"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/enrollment/", permanent=False)),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("enrollment/", include("guichet.enrollment.urls")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.GUICHET.demo:
+    urlpatterns.append(path("dev/", include("guichet.devinbox.urls")))

@@ -1,0 +1,22 @@
+"""Test environment: set before Django loads its settings (pytest-django sets it up afterwards)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ["GUICHET_MODE"] = "test"
+os.environ["DJANGO_SETTINGS_MODULE"] = "guichet.settings"
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls there are safe.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+os.environ.setdefault("GUICHET_DATA_DIR", tempfile.mkdtemp(prefix="guichet-test-"))
+for name in ("GUICHET_EMAIL_URL", "GUICHET_SMS_URL", "GUICHET_REDIS_URL", "GUICHET_DATABASE_URL"):
+    os.environ.pop(name, None)
+if os.environ.get("GUICHET_TEST_DATABASE_URL"):
+    os.environ["GUICHET_DATABASE_URL"] = os.environ["GUICHET_TEST_DATABASE_URL"]
+
+import django  # noqa: E402
+
+django.setup()
+
+pytest_plugins = ["tests.support.fixtures"]

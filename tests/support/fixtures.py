@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from guichet.core import clock as guichet_clock
+from tests.support.servers import SmsGateway, SmtpServer
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sms_gateway() -> Iterator[SmsGateway]:
+    gateway = SmsGateway()
+    gateway.start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture
+def outbound(
+    settings: Any, smtp_server: SmtpServer, sms_gateway: SmsGateway
+) -> tuple[SmtpServer, SmsGateway]:
+    """Point Guichet at the real SMTP server and SMS receiver of the test."""
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET, email_url=smtp_server.url, sms_url=sms_gateway.url, sms_token="test-token"
+    )
+    return smtp_server, sms_gateway
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """The domain clock; `clock.advance(seconds=...)` moves time forward. Reset after the test."""
+    guichet_clock.reset()
+    yield guichet_clock
+    guichet_clock.reset()
+
+
+@pytest.fixture
+def delivery_thread(transactional_db: None) -> Iterator[None]:
+    """The embedded deliverer, as `guichet demo` and `guichet serve` run it."""
+    from guichet.delivery.worker import DeliveryThread
+
+    thread = DeliveryThread(interval=0.1)
+    thread.start()
+    yield
+    thread.stop()
+
+
+SMS_CODE = re.compile(r"\b([0-9]{8})\b")
+EMAIL_CODE = re.compile(r":\s*([0-9A-Za-z]{5})\s*$", re.MULTILINE)
+
+
+def sms_code(text: str) -> str:
+    match = SMS_CODE.search(text)
+    assert match, text
+    return match.group(1)
+
+
+def email_code(body: str) -> str:
+    match = EMAIL_CODE.search(body)
+    assert match, body
+    return match.group(1)
