@@ -78,7 +78,8 @@ def test_no_pan_code_or_epin_in_clear_in_database_or_logs(outbound, clock, caplo
     for _ in range(5):
         nonce = client.get("/enrollment/verify/").context["nonce"]
         client.post(
-            "/enrollment/verify/", {"sms_code": "00000000", "email_code": "zzzzz", "nonce": nonce, "action": "verify"}
+            "/enrollment/verify/",
+            {"sms_code": "00000000", "email_code": "zzzzz", "nonce": nonce, "action": "verify"},
         )
     deliver_due()
     clock.advance(seconds=16 * 60)
@@ -88,7 +89,9 @@ def test_no_pan_code_or_epin_in_clear_in_database_or_logs(outbound, clock, caplo
     # then: the flow really ran (codes were used, the block alert went out)
     assert len(codes) == 6
     assert OneTimeCode.objects.filter(consumed_at__isnull=False).count() == 4
-    assert [m.subject for m in smtp.to(holder.email)].count("Banque Corail - accès temporairement bloqué") == 1
+    assert [m.subject for m in smtp.to(holder.email)].count(
+        "Banque Corail - accès temporairement bloqué"
+    ) == 1
     holder.refresh_from_db()
     assert holder.epin_hash
 
