@@ -115,7 +115,10 @@ def _demo_keys(data_dir: Path) -> dict[str, str]:
         for name in missing:
             keys[name] = secrets.token_hex(32)
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{n}={keys[n]}\n" for n in KEY_NAMES), encoding="utf-8")
+        # Created 0600 (not chmod-ed after writing), so the keys are never readable by others.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write("".join(f"{n}={keys[n]}\n" for n in KEY_NAMES))
         path.chmod(0o600)
     return keys
 
