@@ -411,6 +411,9 @@ def test_request_body_over_64_kib_is_refused_without_server_error():
     )
     # then
     assert response.status_code == 400
+    assert "Le formulaire envoyé était trop volumineux ou mal formé. Rien n'a été modifié." in html.unescape(
+        response.content.decode()
+    )
     assert sent_count() == (0, 0)
 
 
