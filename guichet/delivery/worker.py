@@ -31,7 +31,10 @@ OPEN = (OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING)
 
 def retry_delay(attempts: int) -> dt.timedelta:
     """2 s, 4 s, 8 s … doubling after each failed attempt, at most 30 minutes."""
-    return min(FIRST_RETRY * (2 ** max(attempts - 1, 0)), LONGEST_RETRY)
+    # The exponent is capped: 2 s * 2**46 overflows timedelta, and a message valid one day reaches
+    # ~57 attempts at the 30-minute ceiling. 2 s * 2**20 is already far above the ceiling.
+    doublings = min(max(attempts - 1, 0), 20)
+    return min(FIRST_RETRY * 2**doublings, LONGEST_RETRY)
 
 
 def _claim(seq: int) -> OutboxMessage | None:
@@ -132,13 +135,14 @@ class DeliveryThread(threading.Thread):
     def __init__(self, interval: float = 1.0) -> None:
         super().__init__(name="guichet-delivery", daemon=True)
         self.interval = interval
-        self._stop = threading.Event()
+        # Not `_stop`: that name is threading.Thread's own method, which join() calls.
+        self._stopping = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             _wake.wait(self.interval)
             _wake.clear()
-            if self._stop.is_set():
+            if self._stopping.is_set():
                 break
             try:
                 close_old_connections()
@@ -146,11 +150,11 @@ class DeliveryThread(threading.Thread):
                     pass
             except Exception:  # the database may be away for a while: keep going
                 log.exception("delivery pass failed; retrying")
-                self._stop.wait(self.interval)
+                self._stopping.wait(self.interval)
             finally:
                 close_old_connections()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         _wake.set()
         self.join(timeout=15)
