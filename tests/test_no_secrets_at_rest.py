@@ -28,7 +28,7 @@ def _database_text() -> str:
     """Every value of every row of every table, as text; sessions decoded."""
     chunks: list[str] = []
     for model in apps.get_models():
-        for row in model.objects.all().values_list():
+        for row in model._default_manager.all().values_list():
             for value in row:
                 if isinstance(value, bytes | memoryview):
                     data = bytes(value)
