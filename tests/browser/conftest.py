@@ -41,8 +41,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
-    """A fresh browser context on the live server; the browser asks for no particular language."""
-    context = browser.new_context(base_url=live_server.url)
+    """A fresh browser context on the live server.
+
+    The browser prefers a language the portal does not offer (German), so pages show the portal's
+    default language, French; English is chosen with the header's EN button.
+    """
+    context = browser.new_context(base_url=live_server.url, locale="de-DE")
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
