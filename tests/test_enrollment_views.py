@@ -329,6 +329,8 @@ def test_oversized_code_gets_a_clear_message_and_counts_no_failure(outbound):
         ("12a4", "12a4", [EPIN_FORMAT_FR]),
         ("123", "123", [EPIN_FORMAT_FR]),
         ("12345", "12345", [EPIN_FORMAT_FR]),
+        ("1234\n", "1234\n", [EPIN_FORMAT_FR]),
+        ("١٢٣٤", "١٢٣٤", [EPIN_FORMAT_FR]),
         ("1234", "1243", [EPIN_MISMATCH_FR]),
         ("", "", [EPIN_FORMAT_FR, EPIN_CONFIRM_REQUIRED_FR]),
     ],
@@ -522,6 +524,21 @@ def test_sign_out_ends_the_session(outbound):
     old = Client()
     old.cookies[SESSION] = signed_in_cookie
     assert old.get("/enrollment/methods/")["Location"] == "/enrollment/"
+
+
+def test_pages_are_french_whatever_the_browser_asks_until_english_is_chosen():
+    # given a browser that prefers English
+    client = Client(HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    # when
+    before = client.get("/enrollment/")
+    switched = client.post("/i18n/setlang/", {"language": "en", "next": "/enrollment/"})
+    after = client.get("/enrollment/")
+    # then
+    assert before["Content-Language"] == "fr"
+    assert "Bienvenue sur l'espace de création de votre mot de passe" in text(before)
+    assert switched.status_code == 302
+    assert after["Content-Language"] == "en"
+    assert "Welcome to the space where you create your password" in text(after)
 
 
 def test_english_shows_the_same_error_in_english(outbound):

@@ -18,9 +18,9 @@ from guichet.codes.services import Alert, credential_check
 from guichet.core import clock, crypto
 
 CARD_COLUMNS = ("pan", "expiry", "email", "phone", "name")
-E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
-EXPIRY = re.compile(r"^[0-9]{2}(0[1-9]|1[0-2])$")
-EPIN = re.compile(r"^[0-9]{4}$")
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+EXPIRY = re.compile(r"[0-9]{2}(0[1-9]|1[0-2])")
+EPIN = re.compile(r"[0-9]{4}")
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
@@ -93,13 +93,13 @@ def _check_row(line: int, raw: dict[str, str]) -> tuple[CardRow | None, list[str
         problems.append("pan: must be 12 to 19 digits")
     elif not luhn_ok(pan):
         problems.append("pan: fails the Luhn check")
-    if not EXPIRY.match(expiry):
+    if not EXPIRY.fullmatch(expiry):
         problems.append("expiry: must be YYMM with a month from 01 to 12")
     try:
         validate_email(email)
     except ValidationError:
         problems.append("email: not a valid address")
-    if not E164.match(phone):
+    if not E164.fullmatch(phone):
         problems.append("phone: must be E.164, e.g. +687123456")
     if not name or len(name) > 100:
         problems.append("name: must be 1 to 100 characters")
@@ -235,7 +235,7 @@ def _epin_hash(cardholder: Cardholder, epin: str) -> str:
 
 
 def epin_validate(*, epin: str, confirmation: str) -> None:
-    if not EPIN.match(epin):
+    if not EPIN.fullmatch(epin):
         raise EpinInvalid("format")
     if not crypto.equals(epin, confirmation):
         raise EpinInvalid("mismatch")

@@ -24,14 +24,14 @@ class CodesForm(forms.Form):
     sms_code = forms.CharField(
         label=_("Code received by SMS"),
         max_length=16,
-        validators=[RegexValidator(r"^[0-9]{8}$", _("The SMS code has 8 digits."))],
+        validators=[RegexValidator(r"^[0-9]{8}\Z", _("The SMS code has 8 digits."))],
         error_messages={"required": _("Please enter both codes."), "max_length": TOO_LONG},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
     email_code = forms.CharField(
         label=_("Code received by email"),
         max_length=16,
-        validators=[RegexValidator(r"^[0-9A-Za-z]{5}$", _("The email code has 5 letters or digits."))],
+        validators=[RegexValidator(r"^[0-9A-Za-z]{5}\Z", _("The email code has 5 letters or digits."))],
         error_messages={"required": _("Please enter both codes."), "max_length": TOO_LONG},
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

@@ -43,10 +43,10 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
     """A fresh browser context on the live server.
 
-    The browser prefers a language the portal does not offer (German), so pages show the portal's
-    default language, French; English is chosen with the header's EN button.
+    The browser asks for English (Accept-Language), yet pages come in French, the portal's default,
+    until English is chosen with the header's EN button.
     """
-    context = browser.new_context(base_url=live_server.url, locale="de-DE")
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
