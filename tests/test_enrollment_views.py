@@ -39,7 +39,9 @@ UNKNOWN_FR = (
     "Votre email n'est pas reconnu. Veuillez consulter la rubrique Aide ci-dessous "
     "pour connaître la démarche à suivre."
 )
-EXPIRED_FR = "Vos codes ont expiré. Cliquez sur « Renvoyer les codes » pour en recevoir de nouveaux."
+EXPIRED_FR = (
+    "Vos codes ont expiré. Cliquez sur «\u00a0Renvoyer les codes\u00a0» pour en recevoir de nouveaux."
+)
 BLOCKED_FR = (
     "Après trop de tentatives infructueuses, l'accès est temporairement bloqué. Veuillez réessayer plus tard."
 )
