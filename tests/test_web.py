@@ -1,0 +1,118 @@
+"""Pages and messages around the portal: dev inbox, branding, help pages, per-language messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+
+import pytest
+from django.conf import settings as django_settings
+from django.test import Client, RequestFactory
+
+from guichet.delivery.services import outbox_enqueue_sms
+from guichet.delivery.worker import deliver_due
+from guichet.devinbox.views import inbox
+from guichet.env import Branding
+from tests.support.factories import make_cardholder
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_dev_inbox_shows_each_message_as_the_recipient_reads_it_in_demo_mode(settings):
+    # given a demo deployment with two messages in the outbox
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, mode="demo")
+    outbox_enqueue_sms(
+        to="+687751123",
+        template="enrollment_code",
+        language="fr",
+        context={"code": "31415926", "brand": settings.GUICHET.branding},
+    )
+    outbox_enqueue_sms(
+        to="+687762245",
+        template="enrollment_code",
+        language="en",
+        context={"code": "27182818", "brand": settings.GUICHET.branding},
+    )
+    # when
+    response = inbox(RequestFactory().get("/dev/inbox"))
+    # then
+    page = _text(response)
+    assert response.status_code == 200
+    assert page.count('class="inbox-message sms"') == 2
+    assert "Banque Corail : votre code de vérification est 31415926." in page
+    assert "Banque Corail: your verification code is 27182818." in page
+    assert page.index("27182818") < page.index("31415926")  # newest first
+
+
+def test_dev_inbox_does_not_exist_outside_demo_mode():
+    # given the test deployment (not a demo)
+    client = Client()
+    # when
+    response = client.get("/dev/inbox")
+    # then
+    assert response.status_code == 404
+
+
+def test_sms_and_email_are_written_in_the_language_of_the_page(outbound):
+    # given a cardholder using the portal in English
+    smtp, sms = outbound
+    holder = make_cardholder(email="english.texts@example.com", phone="+687751177")
+    client = Client()
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    # when
+    client.post("/enrollment/", {"email": holder.email})
+    deliver_due()
+    # then
+    [message] = sms.to("+687751177")
+    [mail] = smtp.to("english.texts@example.com")
+    assert message["text"].startswith("Banque Corail: your verification code is ")
+    assert mail.subject == "Banque Corail - your verification code"
+    assert "Your email verification code: " in mail.body
+    assert "votre" not in message["text"]
+
+
+def test_branding_comes_from_configuration(settings):
+    # given an issuer's own branding
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        branding=Branding(
+            issuer_name="Banque du Récif",
+            issuer_short_name="Récif",
+            support_phone="(+687) 99 88 77",
+            primary_colour="#123456",
+            logo_url="",
+            help_url="",
+            scheme_name="Visa Secure",
+        ),
+    )
+    # when
+    page = _text(Client().get("/enrollment/"))
+    # then
+    assert '<span class="brand-name">Récif</span>' in page
+    assert "l'établissement Banque du Récif émetteur de votre carte" in page
+    assert "(+687) 99 88 77" in page
+    assert "Banque Corail" not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "title_fr"),
+    [
+        ("/enrollment/help/", "<h1>Aide</h1>"),
+        ("/enrollment/secure-shopping/", "<h1>Sécuriser mes achats sur Internet</h1>"),
+    ],
+)
+def test_help_and_secure_shopping_pages_are_linked_from_every_portal_step(path, title_fr):
+    # given
+    client = Client()
+    # when
+    start = _text(client.get("/enrollment/"))
+    page = client.get(path)
+    # then
+    assert f'href="{path}"' in start
+    assert page.status_code == 200
+    assert title_fr in _text(page)
+    assert page["X-Frame-Options"] == "DENY"
