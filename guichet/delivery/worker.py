@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import threading
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.db.models import Min, Q
 
 from guichet.core import clock
@@ -153,6 +153,7 @@ class DeliveryThread(threading.Thread):
                 self._stopping.wait(self.interval)
             finally:
                 close_old_connections()
+        connections.close_all()  # this thread's own connections; they would outlive it otherwise
 
     def stop(self) -> None:
         self._stopping.set()
