@@ -14,8 +14,6 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
-
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.codes import policy
@@ -212,10 +210,3 @@ def codes_verify(
     if ok:
         OneTimeCode.objects.filter(pk__in=[active[c].pk for c in entries]).update(consumed_at=now)
     return ok
-
-
-@transaction.atomic
-def codes_void(*, purpose: str, subject: str) -> int:
-    return OneTimeCode.objects.filter(
-        purpose=purpose, subject=subject, consumed_at__isnull=True, voided_at__isnull=True
-    ).update(voided_at=clock.now())

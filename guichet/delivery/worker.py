@@ -145,7 +145,6 @@ class DeliveryThread(threading.Thread):
             if self._stopping.is_set():
                 break
             try:
-                close_old_connections()
                 while deliver_due():
                     pass
             except Exception:  # the database may be away for a while: keep going

@@ -97,18 +97,15 @@ def start(request: HttpRequest) -> HttpResponse:
     outcome, holder = enrollment_start(
         email=form.cleaned_data["email"], ip=client_ip(request), language=_language()
     )
-    if outcome is Outcome.SENT and holder is not None:
-        request.session[HOLDER] = holder.pk
-        request.session[STAGE] = "codes"
-        return redirect("enrollment:codes")
-    if outcome is Outcome.COOLDOWN and holder is not None:
+    if outcome is Outcome.COOLDOWN:
         # Codes were just sent: let the person type them rather than send more.
-        request.session[HOLDER] = holder.pk
-        request.session[STAGE] = "codes"
         messages.info(
             request,
             _("Codes were sent less than a minute ago. Please use them, or wait before asking for new ones."),
         )
+    if outcome in (Outcome.SENT, Outcome.COOLDOWN) and holder is not None:
+        request.session[HOLDER] = holder.pk
+        request.session[STAGE] = "codes"
         return redirect("enrollment:codes")
     status = 429 if outcome in (Outcome.RATE_LIMITED, Outcome.HOURLY_CAP, Outcome.BLOCKED) else 200
     return render(request, "enrollment/start.html", {"form": form, "outcome": outcome.value}, status=status)
