@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
 from pathlib import Path
 from typing import Any
+
+# Product areas that add sub-commands (`<area>/cli.py`) and demo data (`<area>/demo.py`).
+AREAS = ("acs", "merchants", "subscribers", "checkout", "demoshop")
 
 
 def _setup(mode: str | None = None) -> None:
@@ -65,8 +69,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _migrate()
     demo_seed()
-    password = demo_admin_password()
     base = f"http://{args.host}:{args.port}"
+    extra: list[str] = []
+    for area in AREAS:
+        extra += importlib.import_module(f"guichet.{area}.demo").demo_seed(base)
+    password = demo_admin_password()
     holders = sorted({c.email for c in DEMO_CARDS})
     print(
         f"""
@@ -77,7 +84,8 @@ Guichet demo ({settings.GUICHET.branding.issuer_name}), data in {settings.GUICHE
   Back-office        {base}/admin/         (user admin, password {password})
 
   Demo cardholders:  {", ".join(holders)}
-""",
+"""
+        + "".join(f"  {line}\n" for line in extra),
         flush=True,
     )
     _serve(args.host, args.port, workers=1, threads=8)
@@ -187,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = cards_sub.add_parser("import", help="import a card CSV (all or nothing)")
     imp.add_argument("file")
     imp.set_defaults(func=cmd_cards_import)
+
+    for area in AREAS:
+        importlib.import_module(f"guichet.{area}.cli").register(sub)
 
     manage = sub.add_parser("manage", help="Django management commands (e.g. createsuperuser)")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

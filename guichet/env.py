@@ -33,6 +33,24 @@ class Branding:
     scheme_name: str
 
 
+# Each product area keeps its settings in its own section, read by its own `_<area>` function below.
+
+
+@dataclass(frozen=True)
+class AcsConfig:
+    """ACS (issue 3) settings."""
+
+
+@dataclass(frozen=True)
+class MerchantsConfig:
+    """Merchant API, payments and notifications settings."""
+
+
+@dataclass(frozen=True)
+class SubscribersConfig:
+    """Subscriber sign-in, personalisation roll-out, checkout caps settings."""
+
+
 @dataclass(frozen=True)
 class Config:
     mode: str
@@ -53,6 +71,9 @@ class Config:
     email_lookup_window_s: int
     portal_idle_timeout_s: int
     log_level: str
+    acs: AcsConfig = field(default_factory=AcsConfig)
+    merchants: MerchantsConfig = field(default_factory=MerchantsConfig)
+    subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -132,6 +153,21 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
         raise ConfigError(f"{name} must start with one of {', '.join(s + '://' for s in schemes)}")
 
 
+Environ = os._Environ[str] | dict[str, str]
+
+
+def _acs(env: Environ) -> AcsConfig:
+    return AcsConfig()
+
+
+def _merchants(env: Environ) -> MerchantsConfig:
+    return MerchantsConfig()
+
+
+def _subscribers(env: Environ) -> SubscribersConfig:
+    return SubscribersConfig()
+
+
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     mode = env.get("GUICHET_MODE", "serve")
@@ -200,4 +236,7 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
         email_lookup_window_s=_int(env, "GUICHET_EMAIL_LOOKUP_WINDOW", 600),
         portal_idle_timeout_s=_int(env, "GUICHET_PORTAL_IDLE_TIMEOUT", 300),
         log_level=_read(env, "GUICHET_LOG_LEVEL", "INFO"),
+        acs=_acs(env),
+        merchants=_merchants(env),
+        subscribers=_subscribers(env),
     )

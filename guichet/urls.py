@@ -13,8 +13,13 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("enrollment/", include("guichet.enrollment.urls")),
+    path("3ds/", include("guichet.acs.urls")),
+    path("api/v1/", include("guichet.merchants.urls")),
+    path("pay/", include("guichet.checkout.urls")),
+    path("account/", include("guichet.subscribers.urls")),
     path("admin/", admin.site.urls),
 ]
 
 if settings.GUICHET.demo:
     urlpatterns.append(path("dev/", include("guichet.devinbox.urls")))
+    urlpatterns.append(path("demo/", include("guichet.demoshop.urls")))

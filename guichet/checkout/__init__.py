@@ -1,0 +1,1 @@
+"""The hosted pay-on-bill checkout pages (seed 000)."""

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CheckoutConfig(AppConfig):
+    name = "guichet.checkout"
+    label = "checkout"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,1 @@
+"""Merchants (éditeurs), API keys, payments, refunds and signed notifications."""

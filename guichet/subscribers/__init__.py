@@ -1,0 +1,1 @@
+"""Operator subscribers: contracts, mailboxes, sign-in, personalisation, bills, customer space."""
