@@ -48,7 +48,12 @@ class MerchantsConfig:
 
 @dataclass(frozen=True)
 class SubscribersConfig:
-    """Subscriber sign-in, personalisation roll-out, checkout caps settings."""
+    """Subscriber sign-in, sessions, personalisation roll-out, operator branding settings."""
+
+
+@dataclass(frozen=True)
+class CheckoutConfig:
+    """Hosted checkout pages, pay-on-bill caps settings."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class Config:
     acs: AcsConfig = field(default_factory=AcsConfig)
     merchants: MerchantsConfig = field(default_factory=MerchantsConfig)
     subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
+    checkout: CheckoutConfig = field(default_factory=CheckoutConfig)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -168,6 +174,10 @@ def _subscribers(env: Environ) -> SubscribersConfig:
     return SubscribersConfig()
 
 
+def _checkout(env: Environ) -> CheckoutConfig:
+    return CheckoutConfig()
+
+
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     mode = env.get("GUICHET_MODE", "serve")
@@ -239,4 +249,5 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
         acs=_acs(env),
         merchants=_merchants(env),
         subscribers=_subscribers(env),
+        checkout=_checkout(env),
     )

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "guichet.cards",
     "guichet.enrollment",
     "guichet.acs",
+    "guichet.acs.challenge",
     "guichet.merchants",
     "guichet.subscribers",
     "guichet.checkout",

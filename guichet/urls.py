@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("enrollment/", include("guichet.enrollment.urls")),
     path("3ds/", include("guichet.acs.urls")),
+    path("3ds/", include("guichet.acs.challenge.urls")),
     path("api/v1/", include("guichet.merchants.urls")),
     path("pay/", include("guichet.checkout.urls")),
     path("account/", include("guichet.subscribers.urls")),
