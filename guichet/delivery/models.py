@@ -6,15 +6,17 @@ from django.db import models
 
 
 class OutboxMessage(models.Model):
-    """An SMS or email written in the same transaction as the event that causes it.
+    """An SMS, email or HTTP post written in the same transaction as the event that causes it.
 
     The content is encrypted at rest (it may carry a one-time code). Messages to one recipient
-    are delivered in the order they were written.
+    are delivered in the order they were written. For HTTP posts the recipient is an ordering key
+    chosen by the sender (the URL is in the content) and `template` names the kind of message.
     """
 
     class Channel(models.TextChoices):
         SMS = "sms"
         EMAIL = "email"
+        HTTP = "http"
 
     class Status(models.TextChoices):
         PENDING = "pending"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -90,6 +92,49 @@ def outbox_enqueue_email(
         content=Content(subject=subject, body=body),
         valid_for=valid_for,
     )
+
+
+def outbox_enqueue_http(
+    *,
+    kind: str,
+    key: str,
+    url: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    valid_for: dt.timedelta = DEFAULT_VALIDITY,
+) -> OutboxMessage:
+    """POST `body` to `url` once the current transaction commits, retried until accepted or too old.
+
+    `kind` must be registered with `guichet.delivery.http.register_http_kind`; messages sharing `key`
+    are posted one at a time, in order.
+    """
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError("only http and https URLs can be posted to")
+    if len(key) > 254:
+        raise ValueError("ordering key too long")
+    payload = json.dumps(
+        {"url": url, "headers": headers or {}, "body": base64.b64encode(body).decode("ascii")}
+    )
+    return _store(
+        channel=OutboxMessage.Channel.HTTP,
+        to=key,
+        template=kind,
+        language="",
+        content=Content(subject="", body=payload),
+        valid_for=valid_for,
+    )
+
+
+@dataclass(frozen=True)
+class HttpContent:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def outbox_http_content(message: OutboxMessage) -> HttpContent:
+    data = json.loads(outbox_content(message).body)
+    return HttpContent(url=data["url"], headers=data["headers"], body=base64.b64decode(data["body"]))
 
 
 def outbox_content(message: OutboxMessage) -> Content:

@@ -12,14 +12,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable
 
 from django.db import close_old_connections, connections
 from django.db.models import Min, Q
 
 from guichet.core import clock
+from guichet.delivery.http import http_post
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.senders import DeliveryError, Sender, email_sender, sms_sender
-from guichet.delivery.services import outbox_content
+from guichet.delivery.services import outbox_content, outbox_http_content
 
 log = logging.getLogger("guichet.delivery")
 
@@ -83,12 +85,47 @@ def _give_up_expired() -> None:
     )
 
 
+_periodic: dict[str, Callable[[], None]] = {}
+
+
+def register_periodic(name: str, fn: Callable[[], None]) -> None:
+    """Run `fn` on every delivery pass (about once a second) in whichever process delivers.
+
+    For expiries and timeouts. Several processes may run it at once: it must be cheap and
+    idempotent (conditional updates).
+    """
+    _periodic[name] = fn
+
+
+def _run_periodic() -> None:
+    for name, fn in list(_periodic.items()):
+        try:
+            fn()
+        except Exception:  # one failing task must not stop delivery nor the other tasks
+            log.exception("periodic task %s failed", name)
+
+
+def _send(message: OutboxMessage, senders: dict[str, Sender]) -> None:
+    if message.channel == OutboxMessage.Channel.HTTP:
+        post = outbox_http_content(message)
+        http_post(message, post.url, post.headers, post.body)
+        return
+    content = outbox_content(message)
+    senders[message.channel].send(
+        message_id=str(message.message_id),
+        to=message.recipient,
+        subject=content.subject,
+        body=content.body,
+    )
+
+
 def deliver_due(*, limit: int = 200, senders: dict[str, Sender] | None = None) -> int:
-    """Send what is due now; return how many messages were handed over."""
+    """Run the periodic tasks, then send what is due now; return how many messages were handed over."""
     senders = senders or {
         OutboxMessage.Channel.SMS: sms_sender(),
         OutboxMessage.Channel.EMAIL: email_sender(),
     }
+    _run_periodic()
     _give_up_expired()
     heads = (
         OutboxMessage.objects.filter(status__in=OPEN)
@@ -103,13 +140,7 @@ def deliver_due(*, limit: int = 200, senders: dict[str, Sender] | None = None) -
         if message is None:
             continue
         try:
-            content = outbox_content(message)
-            senders[message.channel].send(
-                message_id=str(message.message_id),
-                to=message.recipient,
-                subject=content.subject,
-                body=content.body,
-            )
+            _send(message, senders)
         except DeliveryError as exc:
             _settle(message, str(exc))
             continue

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from guichet.core import clock as guichet_clock
-from tests.support.servers import SmsGateway, SmtpServer
+from tests.support.servers import HttpReceiver, SmsGateway, SmtpServer
 
 
 @pytest.fixture
@@ -25,6 +25,15 @@ def sms_gateway() -> Iterator[SmsGateway]:
     gateway.start()
     yield gateway
     gateway.stop()
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[HttpReceiver]:
+    """A real HTTP server recording POSTs (a DS receiving RReqs, a merchant receiving notifications)."""
+    receiver = HttpReceiver()
+    receiver.start()
+    yield receiver
+    receiver.stop()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Real peers for the tests: an SMTP server (aiosmtpd) and an HTTP SMS gateway receiver."""
+"""Real peers for the tests: an SMTP server (aiosmtpd), an HTTP SMS gateway receiver, an HTTP receiver."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -171,3 +172,76 @@ class SmsGateway:
                 return got
             time.sleep(0.05)
         raise AssertionError(f"expected {count} SMS to {number}, got {len(self.to(number))}")
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Responder = Callable[[Received], tuple[int, bytes]]
+
+
+class HttpReceiver:
+    """A real HTTP server that records every POST and answers with `responder` (default 200, empty).
+
+    Plays a Directory Server receiving RReqs or a merchant receiving notifications. Change the
+    answer at any time with `respond_with(...)`, e.g. to be "down" (503) for a while.
+    """
+
+    def __init__(self, responder: Responder | None = None) -> None:
+        self.received: list[Received] = []
+        self.answered: list[int] = []
+        self._lock = threading.Lock()
+        self._responder: Responder = responder or (lambda _r: (200, b""))
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                request = Received(self.path, dict(self.headers), self.rfile.read(length))
+                with receiver._lock:
+                    responder = receiver._responder
+                status, body = responder(request)
+                with receiver._lock:
+                    receiver.received.append(request)
+                    receiver.answered.append(status)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    pass
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def respond_with(self, responder: Responder) -> None:
+        with self._lock:
+            self._responder = responder
+
+    def accepted(self) -> list[Received]:
+        """The requests answered with a 2xx."""
+        with self._lock:
+            return [r for r, s in zip(self.received, self.answered, strict=True) if 200 <= s < 300]
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
