@@ -8,8 +8,11 @@ Every setting of PRODUCT.md §4 is read here into a typed, frozen `Config`. A se
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
+import re
 import secrets
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -40,20 +43,64 @@ class Branding:
 class AcsConfig:
     """ACS (issue 3) settings."""
 
+    reference_number: str = "GUICHET-ACS-DEMO"  # acsReferenceNumber (EMVCo-assigned), max 32
+    operator_id: str = ""  # acsOperatorID (DS-assigned), max 32; empty: not sent
+    # PAN ranges answered for, as (start, end) of equal length; empty: the imported cards alone.
+    card_ranges: tuple[tuple[str, str], ...] = ()
+    # Issuer decision rules, in order: (name or dotted path, arguments).
+    rules: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    no_epin_policy: str = "refuse"  # card without an ePin: "refuse" or "sms_only"
+    verify_token: str = ""  # bearer token of POST /3ds/verify; empty: the endpoint refuses
+    challenge_attempts: int = 3  # wrong ePin/SMS code combinations allowed per challenge (1-10)
+
 
 @dataclass(frozen=True)
 class MerchantsConfig:
     """Merchant API, payments and notifications settings."""
 
+    payment_ttl_s: int = 900  # a payment not completed within this time expires
+    max_amount: int = 1_000_000  # largest amount accepted by the API, in minor units
+    currencies: tuple[str, ...] = ("EUR",)  # ISO 4217 codes the API accepts
+    notification_valid_days: int = 3  # notifications are retried for this long
+
 
 @dataclass(frozen=True)
 class SubscribersConfig:
-    """Subscriber sign-in, sessions, personalisation roll-out, operator branding settings."""
+    """Subscriber sign-in, sessions, personalisation roll-out, operator branding settings.
+
+    Operator branding (`operator_*`, `service_name`) is shown on every operator page: the sign-in,
+    the customer space and the hosted checkout (template `subscribers/operator_base.html`).
+    """
+
+    operator_name: str = "Opérateur Lagon (démo)"  # GUICHET_OPERATOR_NAME
+    operator_short_name: str = "Lagon"  # GUICHET_OPERATOR_SHORT_NAME: "Votre mot de passe Lagon"
+    operator_colour: str = "#e4572e"  # GUICHET_OPERATOR_COLOUR, #rrggbb
+    operator_logo_url: str = ""  # GUICHET_OPERATOR_LOGO_URL; empty: the short name in text
+    operator_terms_url: str = ""  # GUICHET_OPERATOR_TERMS_URL; empty: the built-in /account/terms/
+    operator_mail_domain: str = "lagon.example"  # GUICHET_OPERATOR_MAIL_DOMAIN; chosen logins end so
+    service_name: str = "internet+"  # GUICHET_PAY_ON_BILL_NAME: the pay-on-bill service's name
+    billing_time_zone: str = "Europe/Paris"  # GUICHET_BILLING_TIME_ZONE: calendar months of the bill
+    idle_timeout_s: int = 300  # GUICHET_SUBSCRIBER_IDLE_TIMEOUT: a session without "rester identifié"
+    stay_signed_in_days: int = 30  # GUICHET_SUBSCRIBER_STAY_SIGNED_IN_DAYS: "rester identifié"
+    remember_email_days: int = 365  # GUICHET_SUBSCRIBER_REMEMBER_EMAIL_DAYS: "mémoriser l'adresse mail"
+    signin_ip_limit: int = 30  # GUICHET_SUBSCRIBER_SIGNIN_IP_LIMIT: sign-in attempts per address...
+    signin_ip_window_s: int = 600  # GUICHET_SUBSCRIBER_SIGNIN_IP_WINDOW: ...per this many seconds
+    rollout_start: dt.datetime | None = None  # GUICHET_SIGNIN_ROLLOUT_START: ISO date (UTC) or none
+    rollout_percent: int = 100  # GUICHET_SIGNIN_ROLLOUT_PERCENT: share of contracts, 0 to 100
+    rollout_contracts: tuple[str, ...] = ()  # GUICHET_SIGNIN_ROLLOUT_CONTRACTS: always included
+    argon2_time_cost: int = 2  # GUICHET_ARGON2_TIME_COST: passes
+    argon2_memory_kib: int = 19_456  # GUICHET_ARGON2_MEMORY_KIB: 19 MiB
+    argon2_parallelism: int = 1  # GUICHET_ARGON2_PARALLELISM: lanes
 
 
 @dataclass(frozen=True)
 class CheckoutConfig:
     """Hosted checkout pages, pay-on-bill caps settings."""
+
+    payment_cap: int = 5_000  # largest pay-on-bill payment, in euro cents (PSD2 art. 3(l): 50 EUR)
+    monthly_cap: int = 30_000  # per subscriber and billing month, in euro cents (300 EUR)
+    return_delay_s: int = 5  # the end page returns to the merchant after this many seconds
+    terms_url: str = ""  # the operator's pay-on-bill terms; empty: Guichet's own /pay/terms/ page
 
 
 @dataclass(frozen=True)
@@ -162,20 +209,192 @@ def _check_url(name: str, value: str, schemes: tuple[str, ...]) -> None:
 Environ = os._Environ[str] | dict[str, str]
 
 
+def _acs_ranges(raw: str) -> tuple[tuple[str, str], ...]:
+    """`4970100000-4970109999, 5123` (a bare prefix is the range of every PAN that starts with it)."""
+    ranges: list[tuple[str, str]] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        start, _, end = item.partition("-")
+        start, end = start.strip(), (end.strip() or start.strip())
+        if not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()):
+            raise ConfigError(f"GUICHET_ACS_CARD_RANGES: {item!r} is not digits or START-END")
+        if len(start) != len(end) or not 1 <= len(start) <= 19 or start > end:
+            raise ConfigError(
+                f"GUICHET_ACS_CARD_RANGES: {item!r} needs START <= END with as many digits (1 to 19)"
+            )
+        ranges.append((start, end))
+    return tuple(ranges)
+
+
+def _acs_rules(raw: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`low_value(3000, 978), challenge_indicator, mybank.rules.Night` into (name, arguments) pairs."""
+    rules: list[tuple[str, tuple[str, ...]]] = []
+    depth, current, items = 0, "", []
+    for ch in raw:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0 or depth > 1:
+            raise ConfigError(f"GUICHET_ACS_RULES: unbalanced parentheses in {raw!r}")
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    if depth:
+        raise ConfigError(f"GUICHET_ACS_RULES: unbalanced parentheses in {raw!r}")
+    items.append(current)
+    for item in (i.strip() for i in items):
+        if not item:
+            continue
+        name, _, rest = item.partition("(")
+        name = name.strip()
+        if not re.fullmatch(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*", name) or (rest and not rest.endswith(")")):
+            raise ConfigError(f"GUICHET_ACS_RULES: {item!r} is not NAME or NAME(ARG, ...)")
+        args = tuple(a.strip() for a in rest[:-1].split(",") if a.strip()) if rest else ()
+        rules.append((name, args))
+    return tuple(rules)
+
+
 def _acs(env: Environ) -> AcsConfig:
-    return AcsConfig()
+    reference = _read(env, "GUICHET_ACS_REFERENCE_NUMBER", AcsConfig.reference_number)
+    operator = _read(env, "GUICHET_ACS_OPERATOR_ID")
+    for name, value in (("GUICHET_ACS_REFERENCE_NUMBER", reference), ("GUICHET_ACS_OPERATOR_ID", operator)):
+        if len(value) > 32 or not value.isprintable():
+            raise ConfigError(f"{name} must be at most 32 printable characters")
+    policy = _read(env, "GUICHET_ACS_NO_EPIN_POLICY", "refuse")
+    if policy not in ("refuse", "sms_only"):
+        raise ConfigError(f"GUICHET_ACS_NO_EPIN_POLICY must be 'refuse' or 'sms_only', got {policy!r}")
+    token = _read(env, "GUICHET_ACS_VERIFY_TOKEN")
+    if token and len(token) < 32:
+        raise ConfigError("GUICHET_ACS_VERIFY_TOKEN must be at least 32 characters")
+    return AcsConfig(
+        reference_number=reference,
+        operator_id=operator,
+        card_ranges=_acs_ranges(_read(env, "GUICHET_ACS_CARD_RANGES")),
+        rules=_acs_rules(_read(env, "GUICHET_ACS_RULES")),
+        no_epin_policy=policy,
+        verify_token=token,
+        challenge_attempts=_acs_attempts(env),
+    )
+
+
+def _acs_attempts(env: Environ) -> int:
+    attempts = _int(env, "GUICHET_ACS_CHALLENGE_ATTEMPTS", 3)
+    if attempts > 10:
+        raise ConfigError(f"GUICHET_ACS_CHALLENGE_ATTEMPTS must be from 1 to 10, got {attempts}")
+    return attempts
 
 
 def _merchants(env: Environ) -> MerchantsConfig:
-    return MerchantsConfig()
+    from guichet.merchants.currencies import ISO_4217
+
+    raw = _read(env, "GUICHET_PAYMENT_CURRENCIES", "EUR")
+    currencies = tuple(c.strip().upper() for c in raw.split(",") if c.strip())
+    unknown = [c for c in currencies if c not in ISO_4217]
+    if not currencies or unknown:
+        raise ConfigError(
+            f"GUICHET_PAYMENT_CURRENCIES must list ISO 4217 codes separated by commas, got {raw!r}"
+        )
+    return MerchantsConfig(
+        payment_ttl_s=_int(env, "GUICHET_PAYMENT_TTL", 900),
+        max_amount=_int(env, "GUICHET_PAYMENT_MAX_AMOUNT", 1_000_000),
+        currencies=currencies,
+        notification_valid_days=_int(env, "GUICHET_NOTIFICATION_VALID_DAYS", 3),
+    )
+
+
+def _percent(env: Environ, name: str, default: int) -> int:
+    raw = _read(env, name, str(default)).strip().rstrip("%")
+    if not raw.isdigit() or int(raw) > 100:
+        raise ConfigError(f"{name} must be a whole percentage from 0 to 100, got {raw!r}")
+    return int(raw)
 
 
 def _subscribers(env: Environ) -> SubscribersConfig:
-    return SubscribersConfig()
+    """Subscriber settings (docs/readme/subscribers.md lists them with their meaning)."""
+    colour = _read(env, "GUICHET_OPERATOR_COLOUR", "#e4572e").strip()
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
+        raise ConfigError(f"GUICHET_OPERATOR_COLOUR must be #rrggbb, got {colour!r}")
+    logo_url = _read(env, "GUICHET_OPERATOR_LOGO_URL")
+    if logo_url and not logo_url.startswith("/"):
+        _check_url("GUICHET_OPERATOR_LOGO_URL", logo_url, ("https", "http"))
+    terms_url = _read(env, "GUICHET_OPERATOR_TERMS_URL")
+    _check_url("GUICHET_OPERATOR_TERMS_URL", terms_url, ("https", "http"))
+    domain = _read(env, "GUICHET_OPERATOR_MAIL_DOMAIN", "lagon.example").strip().lower().lstrip("@")
+    label = r"[a-z0-9]([a-z0-9-]*[a-z0-9])?"
+    if domain and not re.fullmatch(rf"{label}(\.{label})+", domain):
+        raise ConfigError(
+            f"GUICHET_OPERATOR_MAIL_DOMAIN must be a domain name such as lagon.nc, got {domain!r}"
+        )
+    zone = _read(env, "GUICHET_BILLING_TIME_ZONE", "Europe/Paris").strip()
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"GUICHET_BILLING_TIME_ZONE must be an IANA time zone, got {zone!r}") from exc
+    raw_start = _read(env, "GUICHET_SIGNIN_ROLLOUT_START").strip()
+    start: dt.datetime | None = None
+    if raw_start:
+        try:
+            start = dt.datetime.fromisoformat(raw_start)
+        except ValueError as exc:
+            raise ConfigError(
+                f"GUICHET_SIGNIN_ROLLOUT_START must be an ISO date such as 2026-07-01, got {raw_start!r}"
+            ) from exc
+        start = start if start.tzinfo else start.replace(tzinfo=dt.UTC)
+    contracts = tuple(
+        c.strip() for c in _read(env, "GUICHET_SIGNIN_ROLLOUT_CONTRACTS").split(",") if c.strip()
+    )
+    memory = _int(env, "GUICHET_ARGON2_MEMORY_KIB", 19_456)
+    if memory < 8 * 1024:
+        raise ConfigError(f"GUICHET_ARGON2_MEMORY_KIB must be at least 8192 (8 MiB), got {memory}")
+    return SubscribersConfig(
+        operator_name=_read(env, "GUICHET_OPERATOR_NAME", "Opérateur Lagon (démo)"),
+        operator_short_name=_read(env, "GUICHET_OPERATOR_SHORT_NAME", "Lagon"),
+        operator_colour=colour.lower(),
+        operator_logo_url=logo_url,
+        operator_terms_url=terms_url,
+        operator_mail_domain=domain,
+        service_name=_read(env, "GUICHET_PAY_ON_BILL_NAME", "internet+"),
+        billing_time_zone=zone,
+        idle_timeout_s=_int(env, "GUICHET_SUBSCRIBER_IDLE_TIMEOUT", 300),
+        stay_signed_in_days=_int(env, "GUICHET_SUBSCRIBER_STAY_SIGNED_IN_DAYS", 30),
+        remember_email_days=_int(env, "GUICHET_SUBSCRIBER_REMEMBER_EMAIL_DAYS", 365),
+        signin_ip_limit=_int(env, "GUICHET_SUBSCRIBER_SIGNIN_IP_LIMIT", 30),
+        signin_ip_window_s=_int(env, "GUICHET_SUBSCRIBER_SIGNIN_IP_WINDOW", 600),
+        rollout_start=start,
+        rollout_percent=_percent(env, "GUICHET_SIGNIN_ROLLOUT_PERCENT", 100),
+        rollout_contracts=contracts,
+        argon2_time_cost=_int(env, "GUICHET_ARGON2_TIME_COST", 2),
+        argon2_memory_kib=memory,
+        argon2_parallelism=_int(env, "GUICHET_ARGON2_PARALLELISM", 1),
+    )
+
+
+def _checkout_euros(env: Environ, name: str, default: int) -> int:
+    """An amount in euros ("50", "49.99") as cents."""
+    raw = _read(env, name, f"{default // 100}.{default % 100:02d}")
+    whole, _, cents = raw.strip().partition(".")
+    if not whole.isdigit() or len(cents) > 2 or (cents and not cents.isdigit()):
+        raise ConfigError(f"{name} must be an amount in euros such as 50 or 49.99, got {raw!r}")
+    value = int(whole) * 100 + int(cents.ljust(2, "0") or "0")
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
 
 
 def _checkout(env: Environ) -> CheckoutConfig:
-    return CheckoutConfig()
+    payment_cap = _checkout_euros(env, "GUICHET_CHECKOUT_PAYMENT_CAP", 5_000)
+    monthly_cap = _checkout_euros(env, "GUICHET_CHECKOUT_MONTHLY_CAP", 30_000)
+    if monthly_cap < payment_cap:
+        raise ConfigError("GUICHET_CHECKOUT_MONTHLY_CAP must not be below GUICHET_CHECKOUT_PAYMENT_CAP")
+    terms_url = _read(env, "GUICHET_CHECKOUT_TERMS_URL")
+    _check_url("GUICHET_CHECKOUT_TERMS_URL", terms_url, ("http", "https"))
+    return CheckoutConfig(
+        payment_cap=payment_cap,
+        monthly_cap=monthly_cap,
+        return_delay_s=_int(env, "GUICHET_CHECKOUT_RETURN_DELAY", 5),
+        terms_url=terms_url,
+    )
 
 
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:

@@ -1,5 +1,13 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from guichet.merchants import views
 
 app_name = "merchants"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+# Included under /api/v1/ (guichet/urls.py); every route is described in openapi.py.
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("payments", views.payments, name="payments"),
+    path("payments/<str:payment_id>", views.payment_detail, name="payment"),
+    path("payments/<str:payment_id>/refunds", views.payment_refunds, name="refunds"),
+    path("openapi.json", views.openapi, name="openapi"),
+]
