@@ -62,6 +62,8 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    # Absolute URLs (acsURL, checkout_url, the demo shop's calls) must name the port actually served.
+    os.environ.setdefault("GUICHET_PUBLIC_URL", f"http://{args.host}:{args.port}")
     _setup("demo")
     from django.conf import settings
 

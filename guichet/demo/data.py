@@ -30,6 +30,10 @@ DEMO_CARDS = [
 ]
 
 
+# The ePin the demo gives the first cardholder when she has none, so a card payment works at once.
+DEMO_EPIN = "6789"
+
+
 def demo_card_file() -> bytes:
     lines = ["pan,expiry,email,phone,name"]
     lines += [f"{c.pan},2912,{c.email},{c.phone},{c.name}" for c in DEMO_CARDS]

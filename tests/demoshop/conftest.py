@@ -1,0 +1,3 @@
+from tests.demoshop.support import fake_acs
+
+__all__ = ["fake_acs"]
