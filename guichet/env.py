@@ -74,9 +74,9 @@ class SubscribersConfig:
 
     operator_name: str = "Opérateur Lagon (démo)"  # GUICHET_OPERATOR_NAME
     operator_short_name: str = "Lagon"  # GUICHET_OPERATOR_SHORT_NAME: "Votre mot de passe Lagon"
-    operator_colour: str = "#e4572e"  # GUICHET_OPERATOR_COLOUR, #rrggbb
+    operator_colour: str = "#c2410c"  # GUICHET_OPERATOR_COLOUR, #rrggbb
     operator_logo_url: str = ""  # GUICHET_OPERATOR_LOGO_URL; empty: the short name in text
-    operator_terms_url: str = ""  # GUICHET_OPERATOR_TERMS_URL; empty: the built-in /account/terms/
+    operator_terms_url: str = ""  # GUICHET_OPERATOR_TERMS_URL; empty: the checkout's /pay/terms/ page
     operator_mail_domain: str = "lagon.example"  # GUICHET_OPERATOR_MAIL_DOMAIN; chosen logins end so
     service_name: str = "internet+"  # GUICHET_PAY_ON_BILL_NAME: the pay-on-bill service's name
     billing_time_zone: str = "Europe/Paris"  # GUICHET_BILLING_TIME_ZONE: calendar months of the bill
@@ -100,7 +100,6 @@ class CheckoutConfig:
     payment_cap: int = 5_000  # largest pay-on-bill payment, in euro cents (PSD2 art. 3(l): 50 EUR)
     monthly_cap: int = 30_000  # per subscriber and billing month, in euro cents (300 EUR)
     return_delay_s: int = 5  # the end page returns to the merchant after this many seconds
-    terms_url: str = ""  # the operator's pay-on-bill terms; empty: Guichet's own /pay/terms/ page
 
 
 @dataclass(frozen=True)
@@ -312,7 +311,7 @@ def _percent(env: Environ, name: str, default: int) -> int:
 
 def _subscribers(env: Environ) -> SubscribersConfig:
     """Subscriber settings (docs/readme/subscribers.md lists them with their meaning)."""
-    colour = _read(env, "GUICHET_OPERATOR_COLOUR", "#e4572e").strip()
+    colour = _read(env, "GUICHET_OPERATOR_COLOUR", "#c2410c").strip()
     if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
         raise ConfigError(f"GUICHET_OPERATOR_COLOUR must be #rrggbb, got {colour!r}")
     logo_url = _read(env, "GUICHET_OPERATOR_LOGO_URL")
@@ -387,13 +386,10 @@ def _checkout(env: Environ) -> CheckoutConfig:
     monthly_cap = _checkout_euros(env, "GUICHET_CHECKOUT_MONTHLY_CAP", 30_000)
     if monthly_cap < payment_cap:
         raise ConfigError("GUICHET_CHECKOUT_MONTHLY_CAP must not be below GUICHET_CHECKOUT_PAYMENT_CAP")
-    terms_url = _read(env, "GUICHET_CHECKOUT_TERMS_URL")
-    _check_url("GUICHET_CHECKOUT_TERMS_URL", terms_url, ("http", "https"))
     return CheckoutConfig(
         payment_cap=payment_cap,
         monthly_cap=monthly_cap,
         return_delay_s=_int(env, "GUICHET_CHECKOUT_RETURN_DELAY", 5),
-        terms_url=terms_url,
     )
 
 

@@ -1,8 +1,31 @@
-"""Demo data of this area, seeded by `guichet demo`."""
+"""Demo subscribers, seeded by `guichet demo`: one of each kind of the seed."""
 
 from __future__ import annotations
 
+from guichet.subscribers.models import Mailbox
+from guichet.subscribers.services import subscribers_import
+
+# A mono-BAL contract not yet personalised (signs in with the operator's initial login), and a
+# multi-BAL contract whose mailboxes sign in directly. Demo passwords only.
+DEMO_FILE = """contract,login,password,personalized,name
+LG-100001,lagon100001,Bienvenue-1,false,Jean Wahnyamalla
+LG-200002,marie.kafeat@lagon.example,Lagon-2026,true,Famille Kafeat
+LG-200002,paul.kafeat@lagon.example,Lagon-2026,true,Famille Kafeat
+"""
+
 
 def demo_seed(base_url: str) -> list[str]:
-    """Create this area's demo data (idempotent); return the lines to print in the demo banner."""
-    return []
+    """Create the demo subscribers (idempotent); return the lines to print in the demo banner."""
+    report = subscribers_import(data=DEMO_FILE.encode(), source="demo")
+    assert report.ok, report.errors
+    mono = Mailbox.objects.get(imported_login="lagon100001")
+    mono_line = (
+        f"mono-BAL {mono.login} (personalised, own password)"
+        if mono.personalised
+        else "mono-BAL lagon100001 / Bienvenue-1 (must personalise first)"
+    )
+    return [
+        f"Customer space     {base_url}/account/",
+        f"Demo subscribers:  {mono_line};",
+        "                   multi-BAL marie.kafeat@lagon.example, paul.kafeat@lagon.example / Lagon-2026",
+    ]
