@@ -15,10 +15,15 @@ lint:
 fmt:
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .
 
-# Refresh the catalogues after changing strings, then translate the new French entries.
+# Refresh the catalogues after changing strings, then translate the new French entries. Strings of an
+# area with its own `locale/` directory (acs, merchants, subscribers, checkout, demoshop) go to that
+# area's catalogue; the rest to guichet/locale.
 messages:
 	cd guichet && ../$(PY) -m django makemessages -l fr -l en --settings=guichet.settings --no-obsolete
 	cd guichet && ../$(PY) -m django compilemessages --settings=guichet.settings
 
 bench:
 	$(PY) bench/code_verification.py
+	$(PY) bench/payments_api.py
+	$(PY) bench/signin_cost.py
+	$(PY) bench/acs_areq.py
