@@ -62,6 +62,9 @@ class MerchantsConfig:
     max_amount: int = 1_000_000  # largest amount accepted by the API, in minor units
     currencies: tuple[str, ...] = ("EUR",)  # ISO 4217 codes the API accepts
     notification_valid_days: int = 3  # notifications are retried for this long
+    # Wrong/revoked API keys per client address and window before the API answers 429.
+    api_key_failure_limit: int = 20  # GUICHET_API_KEY_FAILURE_LIMIT
+    api_key_failure_window_s: int = 600  # GUICHET_API_KEY_FAILURE_WINDOW, seconds
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,8 @@ def _merchants(env: Environ) -> MerchantsConfig:
         max_amount=_int(env, "GUICHET_PAYMENT_MAX_AMOUNT", 1_000_000),
         currencies=currencies,
         notification_valid_days=_int(env, "GUICHET_NOTIFICATION_VALID_DAYS", 3),
+        api_key_failure_limit=_int(env, "GUICHET_API_KEY_FAILURE_LIMIT", 20),
+        api_key_failure_window_s=_int(env, "GUICHET_API_KEY_FAILURE_WINDOW", 600),
     )
 
 
@@ -433,11 +438,14 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     if delivery not in ("inprocess", "worker"):
         raise ConfigError("GUICHET_DELIVERY must be 'inprocess' or 'worker'")
 
+    brand_colour = _read(env, "GUICHET_BRAND_COLOUR", "#0b5a8a").strip()
+    if not re.fullmatch(r"#[0-9A-Fa-f]{6}", brand_colour):
+        raise ConfigError(f"GUICHET_BRAND_COLOUR must be #rrggbb, got {brand_colour!r}")
     branding = Branding(
         issuer_name=_read(env, "GUICHET_ISSUER_NAME", "Banque Corail (démo)"),
         issuer_short_name=_read(env, "GUICHET_ISSUER_SHORT_NAME", "Banque Corail"),
         support_phone=_read(env, "GUICHET_SUPPORT_PHONE", "(+687) 00 00 00"),
-        primary_colour=_read(env, "GUICHET_BRAND_COLOUR", "#0b5a8a"),
+        primary_colour=brand_colour.lower(),
         logo_url=_read(env, "GUICHET_LOGO_URL"),
         help_url=_read(env, "GUICHET_HELP_URL"),
         scheme_name=_read(env, "GUICHET_SCHEME_NAME", "Visa Secure"),

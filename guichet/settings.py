@@ -147,6 +147,8 @@ CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = CONFIG.https
 CSRF_FAILURE_VIEW = "guichet.core.views.csrf_failure"
+# The FR/EN choice outlives a browser restart (Django defaults to a session cookie).
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 LANGUAGE_COOKIE_SECURE = CONFIG.https
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"

@@ -37,8 +37,15 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: "Body larger than 16 KiB",
         415: "Body not sent as application/json",
         422: "A field is invalid (see `error.field`), or the Idempotency-Key was used with another body",
+        429: "Too many wrong or revoked API keys from this client address "
+        "(`too_many_failed_authentications`); a valid key is still served",
     }
-    return {str(s): _json("Error", meaning[s]) for s in statuses}
+    responses = {str(s): _json("Error", meaning[s]) for s in statuses}
+    if 429 in statuses:
+        responses["429"]["headers"] = {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+        }
+    return responses
 
 
 IDEMPOTENCY = {
@@ -81,7 +88,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _json("PaymentOut", "Created (or the replayed first answer)"),
-                        **_errors(400, 401, 413, 415, 422),
+                        **_errors(400, 401, 413, 415, 422, 429),
                     },
                 },
                 "get": {
@@ -96,7 +103,7 @@ def openapi_document() -> dict[str, Any]:
                             "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
                         },
                     ],
-                    "responses": {"200": _json("PaymentList", "The payments"), **_errors(401, 422)},
+                    "responses": {"200": _json("PaymentList", "The payments"), **_errors(401, 422, 429)},
                 },
             },
             "/payments/{id}": {
@@ -104,7 +111,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getPayment",
                     "summary": "Read a payment",
                     "parameters": [PAYMENT_ID],
-                    "responses": {"200": _json("PaymentOut", "The payment"), **_errors(401, 404)},
+                    "responses": {"200": _json("PaymentOut", "The payment"), **_errors(401, 404, 429)},
                 }
             },
             "/payments/{id}/refunds": {
@@ -118,7 +125,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                     "responses": {
                         "201": _json("RefundOut", "Refunded (or the replayed first answer)"),
-                        **_errors(400, 401, 404, 409, 413, 415, 422),
+                        **_errors(400, 401, 404, 409, 413, 415, 422, 429),
                     },
                 }
             },

@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
+from guichet.codes.ratelimit import rate_store
 from guichet.core import clock, crypto
 from guichet.merchants import models as m
 from guichet.merchants.models import ApiKey, IdempotencyRecord, Merchant, Notification, Payment, Refund
@@ -46,6 +47,18 @@ class MerchantError(Exception):
         self.message = message
         self.field = field
         self.status = status
+
+
+class TooManyFailedAuthentications(MerchantError):
+    """Too many wrong or revoked API keys from one client address in the current window."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(
+            "too_many_failed_authentications",
+            "too many requests with a wrong or revoked API key from this address; retry later.",
+            status=429,
+        )
+        self.retry_after_s = retry_after_s
 
 
 class PaymentNotFound(MerchantError):
@@ -183,20 +196,47 @@ def merchant_key_revoke(*, prefix: str) -> ApiKey:
 
 
 def merchant_authenticate(api_key: str, *, ip: str = "") -> Merchant | None:
-    """The active merchant owning this active key, or None (the caller answers 401)."""
+    """The active merchant owning this active key, or None (the caller answers 401).
+
+    Failures are counted per client address; beyond `api_key_failure_limit` in the window this
+    raises TooManyFailedAuthentications (429) and audits only the first refusal of the window, so
+    wrong keys cannot make the audit table grow without bound.
+    """
     key = None
     if api_key.startswith(API_KEY_PREFIX) and len(api_key) <= 100:
         key = ApiKey.objects.select_related("merchant").filter(key_hash=_key_hash(api_key)).first()
-    if key is None or key.revoked_at is not None or not key.merchant.is_active:
+    if key is not None and key.revoked_at is None and key.merchant.is_active:
+        # A valid key is served even from an address over its failure limit: merchants share NAT
+        # and cloud egress addresses, and a neighbour guessing keys must not lock them out. Only
+        # failures are limited, and guessing a 32-byte key is hopeless anyway.
+        return key.merchant
+    config = settings.GUICHET.merchants
+    failures = rate_store().hit(
+        f"merchants:key-failure:{ip}", dt.timedelta(seconds=config.api_key_failure_window_s)
+    )
+    subject = f"key:{key.prefix}" if key else ""
+    reason = "unknown" if key is None else "revoked" if key.revoked_at else "merchant_inactive"
+    if failures <= config.api_key_failure_limit:
         audit_record(
             event="merchants:key:rejected",
-            subject=f"key:{key.prefix}" if key else "",
+            subject=subject,
             ip=ip,
             outcome=AuditEvent.Outcome.REFUSED,
-            reason="unknown" if key is None else "revoked" if key.revoked_at else "merchant_inactive",
+            reason=reason,
         )
         return None
-    return key.merchant
+    if failures == config.api_key_failure_limit + 1:  # once per window, not once per request
+        audit_record(
+            event="merchants:key:throttled",
+            subject=subject,
+            ip=ip,
+            outcome=AuditEvent.Outcome.REFUSED,
+            reason=reason,
+            limit=config.api_key_failure_limit,
+            window_s=config.api_key_failure_window_s,
+        )
+    # The fixed window ends within its length: a safe upper bound whichever store counts.
+    raise TooManyFailedAuthentications(retry_after_s=config.api_key_failure_window_s)
 
 
 # --- payments ----------------------------------------------------------------------------------

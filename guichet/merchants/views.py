@@ -17,7 +17,7 @@ from guichet.core.http import client_ip
 from guichet.merchants import schemas, services
 from guichet.merchants.models import Merchant
 from guichet.merchants.openapi import openapi_document
-from guichet.merchants.services import MerchantError
+from guichet.merchants.services import MerchantError, TooManyFailedAuthentications
 
 log = logging.getLogger("guichet.merchants")
 
@@ -62,11 +62,15 @@ def api(*methods: str) -> Callable[[Callable[..., HttpResponse]], ApiView]:
             scheme, _, key = request.headers.get("Authorization", "").partition(" ")
             if scheme.lower() != "bearer" or not key.strip():
                 return error(401, "missing_api_key", "send the API key as `Authorization: Bearer <key>`.")
-            merchant = services.merchant_authenticate(key.strip(), ip=client_ip(request))
-            if merchant is None:
-                return error(401, "invalid_api_key", "this API key is unknown or revoked.")
             try:
+                merchant = services.merchant_authenticate(key.strip(), ip=client_ip(request))
+                if merchant is None:
+                    return error(401, "invalid_api_key", "this API key is unknown or revoked.")
                 return view(request, merchant, *args, **kwargs)
+            except TooManyFailedAuthentications as exc:
+                response = error(exc.status, exc.code, exc.message)
+                response["Retry-After"] = str(exc.retry_after_s)
+                return response
             except MerchantError as exc:
                 return error(exc.status, exc.code, exc.message, exc.field)
             except Exception:  # still a JSON answer; the transaction was rolled back
