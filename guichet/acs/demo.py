@@ -4,5 +4,8 @@ from __future__ import annotations
 
 
 def demo_seed(base_url: str) -> list[str]:
-    """Create this area's demo data (idempotent); return the lines to print in the demo banner."""
-    return []
+    """The ACS has no data of its own (the cards are the issuer's): only the banner lines."""
+    return [
+        f"3-D Secure ACS     POST {base_url}/3ds/areq   (AReq from the DS; "
+        f"transactions in {base_url}/admin/acs/acstransaction/)",
+    ]

@@ -1,3 +1,5 @@
+"""The browser challenge: CReq, the ePin and SMS pages in the merchant's iframe, final CRes, RReq."""
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,11 @@ class ChallengeConfig(AppConfig):
     name = "guichet.acs.challenge"
     label = "acs_challenge"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from guichet.acs.challenge.services import RREQ_KIND, challenge_expire_due, rreq_accept
+        from guichet.delivery.http import register_http_kind
+        from guichet.delivery.worker import register_periodic
+
+        register_http_kind(RREQ_KIND, accept=rreq_accept)
+        register_periodic("acs_challenge.expire", challenge_expire_due)

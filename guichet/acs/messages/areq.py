@@ -118,6 +118,9 @@ class AReq(WireModel):
     recurringFrequency: Frequency | None = None
     transType: Literal["01", "03", "10", "11", "28"] | None = None
 
+    # App channel (01), answered U / 03: kept only to echo it in the ARes.
+    sdkTransID: Uuid | None = None
+
     # Optional elements.
     threeDSServerOperatorID: Text32 | None = None
     threeDSRequestorChallengeInd: ChallengeInd | None = None

@@ -54,6 +54,7 @@ class ARes(WireModel):
     whiteListStatus: Literal["Y", "N", "E", "P", "R", "U"] | None = None
     whiteListStatusSource: DsOrEmvCode | None = None
     broadInfo: JsonObject | None = None
+    sdkTransID: Uuid | None = None  # app channel: echoed from the AReq
 
     @model_validator(mode="after")
     def _conditional_rules(self) -> Self:

@@ -1,0 +1,343 @@
+"""Bench: the ACS's AReq -> ARes, POST /3ds/areq, at 64 concurrent connections (issue 3's targets).
+
+A real `guichet serve` (by default 2 sync workers: one per core, since the AReq path is CPU-bound and
+threads would only trade the GIL) runs against SQLite and/or PostgreSQL with a fresh database and 1,000
+imported cards. The DS is played by an asyncio client in this process: 64 keep-alive connections, each posting
+AReqs back to back (a Visa 2.2.0 browser payment, one of the imported cards at random) for a fixed
+time and checking every answer is an ARes with transStatus C. The ceiling is measured the same way on
+`GET /healthz` (one `SELECT 1`) of the same server, in the same run.
+
+The cardholders have no ePin: the bench sets GUICHET_ACS_NO_EPIN_POLICY=sms_only so each AReq takes
+the challenge path (C), which runs the same queries as for a cardholder with an ePin.
+
+Usage: python bench/acs_areq.py [--db sqlite|postgresql|both] [--seconds S] [--workers W --threads T]
+Exits 1 when a request did not get the expected answer, 2 when the bench could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from bench._support import (
+    BenchError,
+    CaseResult,
+    PostgresBackends,
+    Server,
+    free_port,
+    guichet_cli,
+    guichet_env,
+    holders_csv,
+    holders_make,
+    postgres_reset,
+    table,
+)
+from tests.support.servers import SmsGateway, SmtpServer
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/guichet_bench_acs"
+VECTOR = Path(__file__).resolve().parent.parent / "tests" / "acs" / "vectors" / "visa-220-107-areq.json"
+CARDS = 1000
+WARMUP_S = 2.0
+BODIES = 4096  # distinct AReqs, cycled
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def areq_bodies(pans: list[str], count: int) -> list[bytes]:
+    """`count` AReqs as the DS forwards them, each with its own ids and a random imported card."""
+    base = json.loads(VECTOR.read_text())
+    rng = random.Random(7)
+    bodies = []
+    for _ in range(count):
+        message = base | {
+            "acctNumber": rng.choice(pans),
+            "threeDSServerTransID": str(uuid.uuid4()),
+            "dsTransID": str(uuid.uuid4()),
+            "dsReferenceNumber": "DS-BENCH-0001",
+            "dsURL": "https://ds.bench.invalid/rreq",
+            "purchaseCurrency": "978",
+        }
+        bodies.append(json.dumps(message).encode())
+    return bodies
+
+
+def request_bytes(method: str, path: str, port: int, body: bytes = b"") -> bytes:
+    head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+class Unexpected(Exception):
+    """The server answered something else than the case expects."""
+
+
+def expect_ares(status: int, body: bytes) -> None:
+    if status != 200:
+        raise Unexpected(f"status {status}")
+    answer = json.loads(body)
+    if answer.get("messageType") != "ARes" or answer.get("transStatus") != "C":
+        raise Unexpected(
+            f"{answer.get('messageType')} {answer.get('transStatus') or answer.get('errorCode')}"
+        )
+
+
+def expect_healthz(status: int, body: bytes) -> None:
+    if status != 200 or b'"ok"' not in body:
+        raise Unexpected(f"status {status}")
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes, bool]:
+    writer.write(request)
+    status_line = await reader.readline()
+    if not status_line:
+        raise ConnectionError("connection closed by the server")
+    status = int(status_line.split()[1])
+    length, close = 0, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and value.strip().lower() == "close":
+            close = True
+    return status, await reader.readexactly(length), close
+
+
+async def _connection(
+    port: int,
+    requests: list[bytes],
+    check: Callable[[int, bytes], None],
+    measure_from: float,
+    stop_at: float,
+    result: CaseResult,
+) -> None:
+    """One DS connection: requests back to back until `stop_at`; reconnects when the server closes."""
+    conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+    i = random.randrange(len(requests))
+    while time.perf_counter() < stop_at:
+        started = time.perf_counter()
+        close = False
+        try:
+            if conn is None:
+                conn = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 10)
+            status, body, close = await asyncio.wait_for(_exchange(*conn, requests[i]), 30)
+            check(status, body)
+            if started >= measure_from:
+                result.latencies.append(time.perf_counter() - started)
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError, Unexpected) as exc:
+            if started >= measure_from:
+                result.failures.append(f"{type(exc).__name__}: {exc}")
+            close = True
+        if close and conn is not None:
+            conn[1].close()
+            conn = None
+        i = (i + 1) % len(requests)
+    if conn is not None:
+        conn[1].close()
+
+
+def run_case(
+    server: Server,
+    backends: PostgresBackends | None,
+    *,
+    database: str,
+    case: str,
+    logged: tuple[str, str],
+    requests: list[bytes],
+    check: Callable[[int, bytes], None],
+    connections: int,
+    seconds: float,
+) -> CaseResult:
+    result = CaseResult(database=database, case=case)
+    began = time.perf_counter()
+    measure_from = began + WARMUP_S
+    stop_at = measure_from + seconds
+
+    async def drive() -> None:
+        await asyncio.gather(
+            *(
+                _connection(server.port, requests, check, measure_from, stop_at, result)
+                for _ in range(connections)
+            )
+        )
+
+    # CPU and log figures from the end of the warm-up (the client sleeps until then at no cost).
+    async def main() -> tuple[float, float, int, dict[int, float], float]:
+        task = asyncio.ensure_future(drive())
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        marks = (
+            server.cpu_seconds(),
+            time.process_time(),
+            server.log_size(),
+            backends.cpu_seconds() if backends else {},
+            time.perf_counter(),
+        )
+        await task
+        return marks
+
+    server_cpu, client_cpu, log_at, database_cpu, measured_at = asyncio.run(main())
+    result.wall_seconds = time.perf_counter() - measured_at
+    result.server_cpu_seconds = server.cpu_seconds() - server_cpu
+    if backends:
+        result.database_cpu_seconds = backends.used_since(database_cpu)
+    time.sleep(0.3)  # let the last access log lines reach the file
+    result.server_ms = server.access_ms(log_at, *logged)
+    result.peak_rss_kib = server.peak_rss_kib()
+    log(
+        f"{database}: {case}: {result.requests} answers, {result.throughput:.0f}/s, "
+        f"{len(result.failures)} failed; CPU used: server {result.server_cpu_seconds:.1f} s, "
+        f"bench client {time.process_time() - client_cpu:.1f} s in {result.wall_seconds:.1f} s"
+    )
+    return result
+
+
+def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
+    holders = holders_make(CARDS)
+    with tempfile.TemporaryDirectory(prefix="guichet-bench-acs-") as tmp:
+        data_dir = Path(tmp)
+        smtp, sms = SmtpServer(), SmsGateway()
+        smtp.start()
+        sms.start()
+        server: Server | None = None
+        backends: PostgresBackends | None = None
+        try:
+            if database == "postgresql":
+                database_url = args.pg_url
+                postgres_reset(database_url)
+            else:
+                database_url = f"sqlite:///{data_dir / 'bench.sqlite3'}"
+            port = free_port()
+            env = guichet_env(
+                data_dir=data_dir, database_url=database_url, email_url=smtp.url, sms_url=sms.url, port=port
+            )
+            env["GUICHET_ACS_NO_EPIN_POLICY"] = "sms_only"
+            began = time.monotonic()
+            guichet_cli(["migrate"], env, timeout=120)
+            cards = data_dir / "cards.csv"
+            cards.write_text(holders_csv(holders), encoding="utf-8")
+            guichet_cli(["cards", "import", str(cards)], env, timeout=120)
+            log(f"{database}: migrated, imported {len(holders)} cards in {time.monotonic() - began:.1f} s")
+
+            server = Server(
+                env, port=port, workers=args.workers, threads=args.threads, log=data_dir / "server.log"
+            )
+            server.start()
+            if database == "postgresql":
+                backends = PostgresBackends(database_url)
+            bodies = areq_bodies([h.pan for h in holders], BODIES)
+            common = {"connections": args.connections, "seconds": args.seconds}
+            results = [
+                run_case(
+                    server, backends, database=database, case="GET /healthz (ceiling)",
+                    logged=("GET", "/healthz"), requests=[request_bytes("GET", "/healthz", port)],
+                    check=expect_healthz, **common,
+                ),
+                run_case(
+                    server, backends, database=database, case="POST /3ds/areq -> ARes",
+                    logged=("POST", "/3ds/areq"),
+                    requests=[request_bytes("POST", "/3ds/areq", port, body) for body in bodies],
+                    check=expect_ares, **common,
+                ),
+            ]  # fmt: skip
+            log(f"{database}: server peak RSS: {server.peak_rss_detail()}")
+            problems = server.log_problems()
+            if problems:
+                log(f"{database}: {len(problems)} error line(s) in the server log, first: {problems[0]}")
+            return results
+        except BenchError as exc:
+            if server is not None:
+                log(server.log_tail())
+            raise BenchError(f"{database}: {exc}") from exc
+        finally:
+            if backends is not None:
+                backends.close()
+            if server is not None:
+                server.stop()
+            smtp.stop()
+            sms.stop()
+
+
+def verdict(results: list[CaseResult]) -> list[str]:
+    """Issue 3's targets, per database: >= 1,000 ARes/s (PostgreSQL), p99 < 50 ms, >= 1/4 of the ceiling."""
+    lines = []
+    by_db: dict[str, dict[str, CaseResult]] = {}
+    for r in results:
+        by_db.setdefault(r.database, {})[r.case.split(" ")[0]] = r
+    for database, cases in by_db.items():
+        ceiling, areq = cases.get("GET"), cases.get("POST")
+        if ceiling is None or areq is None:
+            continue
+        share = areq.throughput / ceiling.throughput if ceiling.throughput else 0.0
+        checks = [
+            f"{areq.throughput:.0f} ARes/s" + (" (target >= 1000)" if database == "postgresql" else ""),
+            f"p99 {areq.ms(99):.1f} ms ({'met' if areq.ms(99) < 50 else 'MISSED'}: < 50)",
+            f"{share:.0%} of the ceiling ({'met' if share >= 0.25 else 'MISSED'}: >= 25%)",
+        ]
+        if database == "postgresql":
+            checks[0] += " met" if areq.throughput >= 1000 else " MISSED"
+        lines.append(f"{database}: " + "; ".join(checks))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case (default 10)")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent DS connections (default 64)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (default 1: sync workers)")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a database the bench may wipe")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0 or args.connections < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--seconds, --connections, --workers and --threads must be positive")
+    load_before = os.getloadavg()[0]
+    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+
+    results: list[CaseResult] = []
+    broken: list[str] = []
+    for database in databases:
+        try:
+            results += bench_database(database, args)
+        except BenchError as exc:
+            log(f"bench: {exc}")
+            broken.append(database)
+    print(
+        f"\nAReq -> ARes: {args.connections} connections, {args.seconds:.0f} s per case after "
+        f"{WARMUP_S:.0f} s of warm-up, server {args.workers} workers x {args.threads} threads; "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+    )
+    if results:
+        print(table(results))
+        print("\n" + "\n".join(verdict(results)))
+    failed = [r for r in results if r.failures]
+    for r in failed:
+        print(f"\n{r.database} / {r.case}: {len(r.failures)} failed, e.g. {r.failures[0]}")
+    if broken:
+        print(f"\nnot measured: {', '.join(broken)} (see the messages above)")
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,489 @@
+"""The ACS core: AReq in, ARes or Erro out; transactions, message log, outcome, verification.
+
+For the browser challenge (guichet.acs.challenge) and its RReq:
+- `acs_transaction_get(*, acs_trans_id, for_update=False) -> AcsTransaction | None`
+- `acs_message_log(*, transaction, kind, direction, body) -> AcsMessage` (masks the PAN)
+- `acs_outcome(*, transaction, trans_status, method) -> Outcome` (eci + authenticationValue)
+- `acs_challenge_contact(*, transaction) -> ChallengeContact` (cardholder, phone, ePin or SMS alone)
+For the DS: `acs_areq_answer(*, raw, ip) -> dict` (the ARes or Erro to send back, never raises).
+For the issuer's authorisation system: `acs_av_verify(*, pan, value, eci, amount, currency, ip)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connection, models, transaction
+from django.utils.dateparse import parse_datetime
+
+from guichet.acs.authvalue import AvInputs, Decoded, Method, algorithm_for, scheme_of
+from guichet.acs.messages import AReq, ARes, Erro, areq_erro, parse_areq
+from guichet.acs.models import AcsMessage, AcsTransaction
+from guichet.acs.rules import Decision, RuleContext, decide, language_of, rules_load
+from guichet.audit.models import AuditEvent
+from guichet.audit.services import audit_record
+from guichet.cards.models import Card, Cardholder
+from guichet.cards.services import card_pan, pan_index
+from guichet.codes.models import CredentialThrottle
+from guichet.core import clock
+from guichet.core.masking import mask_pan
+
+logger = logging.getLogger(__name__)
+
+CHALLENGE_PATH = "/3ds/challenge"
+AUTHENTICATION_TYPE_DYNAMIC = "02"  # the SMS code is a dynamic factor (notes §2.4)
+AV_STATUSES = frozenset("YAI")  # outcomes that carry an eci and an authenticationValue
+SECRET_ELEMENTS = frozenset({"cardSecurityCode"})  # 2.3.1; never logged, not even masked
+
+
+# --- for the challenge ---------------------------------------------------------------------------
+
+
+def acs_transaction_get(*, acs_trans_id: str | uuid.UUID, for_update: bool = False) -> AcsTransaction | None:
+    """The transaction of an acsTransID (None when unknown or not a UUID).
+
+    `for_update=True` locks the row for the rest of the current `transaction.atomic()` block: use it
+    for every state change, so two requests (or a request and a timeout) cannot both move it.
+    """
+    try:
+        key = acs_trans_id if isinstance(acs_trans_id, uuid.UUID) else uuid.UUID(str(acs_trans_id))
+    except ValueError:
+        return None
+    rows = AcsTransaction.objects.select_related("card", "cardholder")
+    if for_update:
+        rows = rows.select_for_update(of=("self",))
+    return rows.filter(pk=key).first()
+
+
+def _masked(body: Any) -> Any:
+    """A copy of a message with every acctNumber masked (first 6 and last 4) and secrets left out."""
+    if isinstance(body, dict):
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if key in SECRET_ELEMENTS:
+                continue
+            if key == "acctNumber" and isinstance(value, str):
+                out[key] = mask_pan(value[:6], value[-4:], len(value))
+            else:
+                out[key] = _masked(value)
+        return out
+    if isinstance(body, list):
+        return [_masked(item) for item in body]
+    return body
+
+
+def _message(transaction_: AcsTransaction, kind: str, direction: str, body: dict[str, Any]) -> AcsMessage:
+    return AcsMessage(
+        transaction=transaction_, kind=kind, direction=direction, body=_masked(body), created_at=clock.now()
+    )
+
+
+def acs_message_log(
+    *, transaction: AcsTransaction, kind: str, direction: str, body: dict[str, Any]
+) -> AcsMessage:
+    """Record a message received (`direction="in"`) or sent (`"out"`) for a transaction.
+
+    `kind` is one of AcsMessage.Kind (AReq ARes CReq CRes RReq RRes Erro); `body` is the message as
+    JSON (a dict); any acctNumber in it is masked before it is stored.
+    """
+    if kind not in AcsMessage.Kind.values or direction not in AcsMessage.Direction.values:
+        raise ValueError(f"unknown message kind {kind!r} or direction {direction!r}")
+    message = _message(transaction, kind, direction, body)
+    message.save(force_insert=True)
+    return message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    eci: str  # "" when the scheme sends none (N, U, R)
+    authentication_value: str  # 28 characters for Y and A, "" otherwise
+
+
+def acs_outcome(*, transaction: AcsTransaction, trans_status: str, method: str = Method.SMS_OTP) -> Outcome:
+    """The eci and authenticationValue of a transaction's final transStatus, for the RReq.
+
+    `trans_status` is the RReq's (Y N U A R); `method` is how the cardholder was authenticated
+    (`authvalue.Method`: SMS_OTP after ePin + SMS or SMS alone, STATIC for the ePin alone). For Y and
+    A the value is computed with the card's scheme algorithm (needs the card); for N, U and R both are
+    empty. Nothing is saved: store `eci` and `authentication_value` on the transaction with the RReq.
+    """
+    if trans_status not in AV_STATUSES:
+        return Outcome(eci="", authentication_value="")
+    if transaction.card is None:
+        raise ValueError("the transaction has no card: no authentication value can be computed")
+    return _outcome(
+        scheme=transaction.scheme,
+        pan=card_pan(transaction.card),
+        trans_status=trans_status,
+        method=method,
+        acs_trans_id=str(transaction.acs_trans_id),
+        message_category=transaction.message_category,
+        message_version=transaction.message_version,
+        amount=transaction.purchase_amount,
+        currency=transaction.purchase_currency,
+        merchant_name=transaction.merchant_name,
+    )
+
+
+def _outcome(
+    *,
+    scheme: str,
+    pan: str,
+    trans_status: str,
+    method: str,
+    acs_trans_id: str,
+    message_category: str,
+    message_version: str,
+    amount: str,
+    currency: str,
+    merchant_name: str,
+) -> Outcome:
+    algorithm = algorithm_for(scheme)
+    eci = algorithm.eci(trans_status, message_category=message_category)
+    value = algorithm.compute(
+        AvInputs(
+            pan=pan,
+            trans_status=trans_status,
+            method=method,
+            acs_trans_id=acs_trans_id,
+            eci=eci,
+            amount=amount,
+            currency=currency,
+            message_version=message_version,
+            merchant_name=merchant_name,
+        )
+    )
+    return Outcome(eci=eci, authentication_value=value)
+
+
+@dataclass(frozen=True)
+class ChallengeContact:
+    cardholder: Cardholder
+    phone: str  # E.164, where the SMS code goes
+    masked_phone: str  # as the pages show it
+    has_epin: bool
+    sms_only: bool  # True: skip the ePin step (configured policy for cardholders without an ePin)
+    language: str  # "fr" or "en", from the AReq's browserLanguage
+
+
+def acs_challenge_contact(*, transaction: AcsTransaction) -> ChallengeContact:
+    """Who is challenged and how. Raises ValueError when the transaction has no cardholder."""
+    holder = transaction.cardholder
+    if holder is None:
+        raise ValueError("the transaction has no cardholder")
+    return ChallengeContact(
+        cardholder=holder,
+        phone=holder.phone,
+        masked_phone=holder.masked_phone,
+        has_epin=holder.has_epin,
+        sms_only=transaction.sms_only,
+        language=language_of(transaction.browser_language),
+    )
+
+
+# --- AReq -> ARes ---------------------------------------------------------------------------------
+
+
+def in_card_ranges(pan: str, ranges: tuple[tuple[str, str], ...]) -> bool:
+    """Whether the PAN's leading digits fall in one of the configured ranges (all PANs when none)."""
+    return not ranges or any(start <= pan[: len(start)] <= end for start, end in ranges)
+
+
+@functools.cache
+def _lookup_sql(vendor: str) -> str:
+    """One SELECT: the card by its keyed PAN index, its cardholder's columns and ePin block.
+
+    Raw SQL on the hot path: compiling the equivalent ORM query (select_related plus a subquery)
+    costs about twenty times running it. The throttle key is the cardholder's `throttle_key`.
+    """
+    quote = connection.ops.quote_name
+    card, holder, throttle = Card._meta, Cardholder._meta, CredentialThrottle._meta
+    columns = [f"c.{quote(f.column)}" for f in card.concrete_fields]
+    columns += [f"h.{quote(f.column)} AS {quote('h__' + f.attname)}" for f in holder.concrete_fields]
+    columns.append(f"t.{quote(throttle.get_field('blocked_until').column)} AS epin_blocked_until")
+    holder_id = f"h.{quote(holder.pk.column)}"
+    holder_key = f"'cardholder:' || CAST({holder_id} AS VARCHAR(20))"
+    card_holder = f"c.{quote(card.get_field('cardholder').column)}"
+    throttle_key = f"t.{quote(throttle.get_field('key').column)}"
+    pan_column = f"c.{quote(card.get_field('pan_index').column)}"
+    # Identifiers only come from the models' metadata; the one value is a query parameter.
+    return (
+        f"SELECT {', '.join(columns)} FROM {quote(card.db_table)} c"  # noqa: S608
+        f" JOIN {quote(holder.db_table)} h ON {holder_id} = {card_holder}"
+        f" LEFT JOIN {quote(throttle.db_table)} t ON {throttle_key} = {holder_key}"
+        f" WHERE {pan_column} = %s"
+    )
+
+
+def _aware(value: object) -> dt.datetime | None:
+    """A datetime column read outside the ORM: SQLite gives naive UTC (or text), PostgreSQL aware."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _card_lookup(pan: str) -> tuple[Card | None, dt.datetime | None]:
+    """The card with its cardholder, and the cardholder's ePin block, in one query."""
+    rows = list(Card.objects.raw(_lookup_sql(connection.vendor), [pan_index(pan)]))
+    if not rows:
+        return None, None
+    card = rows[0]
+    values = {}
+    for field in Cardholder._meta.concrete_fields:
+        value = getattr(card, "h__" + field.attname)
+        values[field.attname] = _aware(value) if isinstance(field, models.DateTimeField) else value
+    holder = Cardholder(**values)
+    holder._state.adding, holder._state.db = False, card._state.db
+    card.cardholder = holder
+    return card, _aware(getattr(card, "epin_blocked_until", None))
+
+
+def _purchase_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+
+
+def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: Outcome) -> ARes:
+    config = settings.GUICHET
+    status = decision.trans_status
+    wire: dict[str, Any] = {
+        "messageType": "ARes",
+        "messageVersion": areq.messageVersion,
+        "threeDSServerTransID": areq.threeDSServerTransID,
+        "dsTransID": areq.dsTransID,
+        "dsReferenceNumber": areq.dsReferenceNumber,
+        "acsTransID": acs_trans_id,
+        "acsReferenceNumber": config.acs.reference_number,
+        "transStatus": status,
+    }
+    if config.acs.operator_id:
+        wire["acsOperatorID"] = config.acs.operator_id
+    if status in ("N", "U", "R"):
+        wire["transStatusReason"] = decision.reason
+    if status == "C":
+        wire["acsURL"] = config.public_url + CHALLENGE_PATH
+        wire["acsChallengeMandated"] = "Y" if decision.challenge_mandated else "N"
+        wire["authenticationType"] = AUTHENTICATION_TYPE_DYNAMIC
+    if outcome.authentication_value:
+        wire["authenticationValue"] = outcome.authentication_value
+    if outcome.eci:
+        wire["eci"] = outcome.eci
+    if decision.cardholder_info:
+        wire["cardholderInfo"] = decision.cardholder_info
+    if areq.sdkTransID is not None:
+        wire["sdkTransID"] = areq.sdkTransID
+    return ARes.model_validate(wire)
+
+
+def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
+    config = settings.GUICHET
+    now = clock.now()
+    pan = areq.acctNumber
+    scheme = scheme_of(pan)
+    card, blocked_until = _card_lookup(pan) if in_card_ranges(pan, config.acs.card_ranges) else (None, None)
+    context = RuleContext(
+        areq=areq,
+        card=card,
+        cardholder=card.cardholder if card is not None else None,
+        epin_blocked_until=blocked_until if blocked_until is not None and blocked_until > now else None,
+        now=now,
+        scheme=scheme,
+        public_url=config.public_url,
+        no_epin_policy=config.acs.no_epin_policy,
+    )
+    rule, decision, broken = decide(context, rules_load(config.acs.rules))
+    status = decision.trans_status
+    outcome = Outcome(eci="", authentication_value="")
+    if status in AV_STATUSES:
+        outcome = _outcome(
+            scheme=scheme,
+            pan=pan,
+            trans_status=status,
+            # attempts processing: nobody was authenticated, whatever the rule left as default
+            method=Method.ATTEMPTS
+            if status == "A" and decision.method == Method.FRICTIONLESS
+            else decision.method,
+            acs_trans_id=acs_trans_id,
+            message_category=areq.messageCategory,
+            message_version=areq.messageVersion,
+            amount=areq.purchaseAmount or "",
+            currency=areq.purchaseCurrency or "",
+            merchant_name=areq.merchantName or "",
+        )
+    ares = _ares(areq, acs_trans_id, decision, outcome)
+    holder = context.cardholder
+    record = AcsTransaction(
+        acs_trans_id=uuid.UUID(acs_trans_id),
+        message_version=areq.messageVersion,
+        message_category=areq.messageCategory,
+        device_channel=areq.deviceChannel,
+        three_ds_server_trans_id=uuid.UUID(areq.threeDSServerTransID),
+        ds_trans_id=uuid.UUID(areq.dsTransID),
+        ds_reference_number=areq.dsReferenceNumber,
+        ds_url=areq.dsURL,
+        notification_url=areq.notificationURL,
+        browser_language=areq.browserLanguage or "",
+        challenge_ind=areq.threeDSRequestorChallengeInd or "",
+        card=card,
+        cardholder=holder,
+        scheme=scheme,
+        masked_pan=mask_pan(pan[:6], pan[-4:], len(pan)),
+        merchant_name=areq.merchantName or "",
+        purchase_amount=areq.purchaseAmount or "",
+        purchase_currency=areq.purchaseCurrency or "",
+        purchase_exponent=int(areq.purchaseExponent) if areq.purchaseExponent else None,
+        purchase_date=_purchase_date(areq.purchaseDate),
+        state=AcsTransaction.State.AWAITING_CREQ if status == "C" else AcsTransaction.State.FRICTIONLESS,
+        decided_by=rule,
+        sms_only=status == "C" and holder is not None and not holder.has_epin,
+        trans_status=status,
+        trans_status_reason=ares.transStatusReason or "",
+        authentication_type=ares.authenticationType or "",
+        eci=outcome.eci,
+        authentication_value=outcome.authentication_value,
+        created_at=now,
+        ares_sent_at=now,
+        updated_at=now,
+    )
+    ares_wire = ares.model_dump(exclude_none=True)
+    with transaction.atomic():
+        record.save(force_insert=True)
+        # Two plain INSERTs: PostgreSQL's bulk path (UNNEST of arrays) costs more CPU for JSON bodies.
+        areq_body = areq.model_dump(exclude_none=True)
+        _message(record, AcsMessage.Kind.AREQ, AcsMessage.Direction.IN, areq_body).save(force_insert=True)
+        _message(record, AcsMessage.Kind.ARES, AcsMessage.Direction.OUT, ares_wire).save(force_insert=True)
+        audit_record(
+            event="acs:areq:answered",
+            subject=acs_trans_id,
+            ip=ip,
+            outcome=_audit_outcome(status),
+            trans_status=status,
+            reason=decision.reason,
+            rule=rule,
+            card_known=card is not None,
+            ds_trans_id=areq.dsTransID,
+            **({"broken_rules": broken} if broken else {}),
+        )
+    if broken:
+        logger.error("ACS rule(s) %s failed or answered an invalid decision; skipped", ", ".join(broken))
+    return ares_wire
+
+
+def _audit_outcome(status: str) -> str:
+    if status in AV_STATUSES:
+        return AuditEvent.Outcome.SUCCESS
+    if status in ("N", "R"):
+        return AuditEvent.Outcome.REFUSED
+    return AuditEvent.Outcome.INFO
+
+
+def _erro_wire(erro: Erro) -> dict[str, Any]:
+    return erro.model_dump(exclude_none=True)
+
+
+def _audit_refused(erro: Erro, ip: str) -> None:
+    try:
+        audit_record(
+            event="acs:areq:refused",
+            subject=erro.acsTransID or "",
+            ip=ip,
+            outcome=AuditEvent.Outcome.REFUSED,
+            error_code=erro.errorCode,
+            error_detail=erro.errorDetail[:200],
+            ds_trans_id=erro.dsTransID or "",
+        )
+    except DatabaseError:  # the Erro still goes back to the DS
+        logger.exception("ACS: could not audit a refused AReq")
+
+
+def new_acs_trans_id() -> str:
+    """A fresh acsTransID (RFC 4122 random UUID); tests replace it to compare whole messages."""
+    return str(uuid.uuid4())
+
+
+def acs_areq_answer(*, raw: bytes, ip: str) -> dict[str, Any]:
+    """The ARes or Erro (as JSON) for an AReq body. Never raises: a failure here is an Erro 403/404."""
+    acs_trans_id = new_acs_trans_id()
+    parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
+    if isinstance(parsed, Erro):
+        _audit_refused(parsed, ip)
+        return _erro_wire(parsed)
+    data = {
+        "messageVersion": parsed.messageVersion,
+        "threeDSServerTransID": parsed.threeDSServerTransID,
+        "dsTransID": parsed.dsTransID,
+    }
+    try:
+        return _answer(parsed, acs_trans_id, ip)
+    except DatabaseError:
+        logger.exception("ACS: database failure while answering an AReq")
+        erro = areq_erro(code="403", detail="ACS database unavailable", data=data, acs_trans_id=acs_trans_id)
+    except Exception:
+        logger.exception("ACS: failure while answering an AReq")
+        erro = areq_erro(code="404", detail="ACS processing failure", data=data, acs_trans_id=acs_trans_id)
+    _audit_refused(erro, ip)
+    return _erro_wire(erro)
+
+
+# --- verification for the issuer --------------------------------------------------------------
+
+
+def acs_av_verify(
+    *, pan: str, value: str, eci: str, amount: str = "", currency: str = "", scheme: str = "", ip: str = ""
+) -> Decoded | None:
+    """Check an authenticationValue as the issuer's authorisation system receives it.
+
+    `scheme` defaults to the PAN's; `amount` (minor units) and `currency` (ISO 4217 numeric) are the
+    AReq's purchaseAmount and purchaseCurrency ("" for a non-payment). Returns the decoded value when
+    it is genuine for these fields, None otherwise. Audited, with the PAN masked.
+    """
+    chosen = scheme or scheme_of(pan)
+    decoded = algorithm_for(chosen).verify(value, pan=pan, eci=eci, amount=amount, currency=currency)
+    audit_record(
+        event="acs:av:verify",
+        subject=mask_pan(pan[:6], pan[-4:], len(pan)) if pan.isdigit() and len(pan) >= 10 else "",
+        ip=ip,
+        outcome=AuditEvent.Outcome.SUCCESS if decoded else AuditEvent.Outcome.FAILURE,
+        scheme=chosen,
+    )
+    return decoded
+
+
+# --- card ranges ---------------------------------------------------------------------------------
+
+
+def acs_card_ranges() -> list[dict[str, Any]]:
+    """The card ranges to register with the DS, as cardRangeData-like entries.
+
+    From GUICHET_ACS_CARD_RANGES when set (a prefix shorter than 16 digits is widened to 16-digit
+    PANs); otherwise one range per BIN (first 6 digits and PAN length) of the imported cards. Either
+    way the ACS answers only for imported cards: any other PAN of a range gets U / 08 (no card record).
+    """
+    configured = settings.GUICHET.acs.card_ranges
+    if configured:
+        pairs = [(start.ljust(16, "0"), end.ljust(16, "9")) for start, end in configured]
+        source = "GUICHET_ACS_CARD_RANGES"
+    else:
+        bins = Card.objects.order_by("first6", "pan_length").values_list("first6", "pan_length").distinct()
+        pairs = [(first6.ljust(length, "0"), first6.ljust(length, "9")) for first6, length in bins]
+        source = "imported cards"
+    return [
+        {
+            "startRange": start,
+            "endRange": end,
+            "acsStartProtocolVersion": "2.1.0",
+            "acsEndProtocolVersion": "2.2.0",
+            "acsInfoInd": ["01"],
+            "source": source,
+        }
+        for start, end in pairs
+    ]

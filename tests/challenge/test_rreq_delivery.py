@@ -1,0 +1,68 @@
+"""RReq delivery with the DS down, then answering garbage, then up: delivered exactly once, and the
+cardholder got the final CRes at once, without waiting for the DS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from guichet.acs.models import AcsMessage, AcsTransaction
+from guichet.delivery.models import OutboxMessage
+from tests.challenge.support import DirectoryServer, b64url_json, hidden, post_creq, start, step
+from tests.support.fixtures import sms_code
+
+
+def wait_for(condition: Any, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ds_down_then_up(
+    client: Client, outbound: Any, ds: DirectoryServer, delivery_thread: None, clock: Any
+) -> None:
+    _, sms = outbound
+    ds.mode = "error"
+    started = start(client, ds_url=ds.url)
+    html = post_creq(client, started.creq()).content.decode()
+    html = step(client, html, action="validate", epin="1234").content.decode()
+    wait_for(lambda: len(sms.state.received) == 1)
+    began = time.monotonic()
+    html = step(client, html, action="validate", otp=sms_code(sms.state.received[0]["text"])).content.decode()
+    html = step(client, html, action="finish").content.decode()
+    # The browser has its final CRes while the DS still refuses the RReq.
+    assert time.monotonic() - began < 2.0
+    assert b64url_json(hidden(html, "cres") or "")["transStatus"] == "Y"
+    message = OutboxMessage.objects.get(channel="http", template="3ds.rreq")
+
+    def settled(error: str) -> bool:
+        message.refresh_from_db()
+        return message.status == OutboxMessage.Status.PENDING and message.last_error == error
+
+    wait_for(lambda: settled("DS answered 503"))
+    assert ds.received == []
+    assert ds.refused >= 1
+    # The DS answers 200 with something that is not an RRes: still not accepted.
+    ds.mode = "erro"
+    refused = ds.refused
+    clock.advance(seconds=5)
+    wait_for(lambda: ds.refused > refused)
+    wait_for(lambda: settled("DS answer is not a valid RRes"))
+    # Up again: delivered, the RRes recorded, and never sent again.
+    ds.mode = "ok"
+    clock.advance(seconds=60)
+    wait_for(lambda: len(ds.received) == 1)
+    wait_for(lambda: AcsTransaction.objects.get(pk=started.tx_id).state == AcsTransaction.State.COMPLETED)
+    clock.advance(seconds=3600)
+    time.sleep(0.5)
+    assert len(ds.received) == 1
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.attempts == ds.refused + 1
+    assert AcsMessage.objects.filter(transaction_id=started.tx_id, kind="RRes").count() == 1
+    assert ds.received[0]["transStatus"] == "Y"
