@@ -7,11 +7,15 @@ import importlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 # Product areas that add sub-commands (`<area>/cli.py`) and demo data (`<area>/demo.py`).
 AREAS = ("acs", "merchants", "subscribers", "checkout", "demoshop")
+
+
+R = TypeVar("R", bound="_Report")
 
 
 def _setup(mode: str | None = None) -> None:
@@ -137,28 +141,43 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_cards_import(args: argparse.Namespace) -> int:
-    _setup()
-    from guichet.cards.services import cards_import
+class _Report(Protocol):
+    errors: list[tuple[int, str]]
 
-    path = Path(args.file)
+    @property
+    def ok(self) -> bool: ...
+
+
+def import_file(file: str, importer: Callable[[bytes, str], R], summary: Callable[[R], str]) -> int:
+    """Run an all-or-nothing CSV import: every error as `FILE:LINE: reason`, or the summary line."""
+    path = Path(file)
     try:
         data = path.read_bytes()
     except OSError as exc:
         print(f"guichet: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
-    report = cards_import(data=data, source=path.name)
+    report = importer(data, path.name)
     if not report.ok:
         for line, reason in report.errors:
             print(f"{path.name}:{line}: {reason}", file=sys.stderr)
         print(f"guichet: {len(report.errors)} error(s); nothing was imported", file=sys.stderr)
         return 1
-    print(
-        f"cardholders: {report.cardholders_created} created, {report.cardholders_updated} updated; "
-        f"cards: {report.cards_created} created, {report.cards_updated} updated, "
-        f"{report.cards_unchanged} unchanged"
-    )
+    print(summary(report))
     return 0
+
+
+def cmd_cards_import(args: argparse.Namespace) -> int:
+    _setup()
+    from guichet.cards.services import ImportReport, cards_import
+
+    def summary(report: ImportReport) -> str:
+        return (
+            f"cardholders: {report.cardholders_created} created, {report.cardholders_updated} updated; "
+            f"cards: {report.cards_created} created, {report.cards_updated} updated, "
+            f"{report.cards_unchanged} unchanged"
+        )
+
+    return import_file(args.file, lambda data, source: cards_import(data=data, source=source), summary)
 
 
 def cmd_manage(args: argparse.Namespace) -> int:
