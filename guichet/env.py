@@ -52,6 +52,9 @@ class AcsConfig:
     no_epin_policy: str = "refuse"  # card without an ePin: "refuse" or "sms_only"
     verify_token: str = ""  # bearer token of POST /3ds/verify; empty: the endpoint refuses
     challenge_attempts: int = 3  # wrong ePin/SMS code combinations allowed per challenge (1-10)
+    # GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT: a challenge page left this long ends the challenge (PSD2 RTS
+    # art. 4(3)(d): 5 minutes of inactivity); 1 to 600, the overall limit being 10 minutes.
+    challenge_idle_timeout_s: int = 300
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,7 @@ def _acs(env: Environ) -> AcsConfig:
         no_epin_policy=policy,
         verify_token=token,
         challenge_attempts=_acs_attempts(env),
+        challenge_idle_timeout_s=_acs_idle_timeout(env),
     )
 
 
@@ -285,6 +289,13 @@ def _acs_attempts(env: Environ) -> int:
     if attempts > 10:
         raise ConfigError(f"GUICHET_ACS_CHALLENGE_ATTEMPTS must be from 1 to 10, got {attempts}")
     return attempts
+
+
+def _acs_idle_timeout(env: Environ) -> int:
+    seconds = _int(env, "GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT", AcsConfig.challenge_idle_timeout_s)
+    if seconds > 600:
+        raise ConfigError(f"GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT must be from 1 to 600 seconds, got {seconds}")
+    return seconds
 
 
 def _merchants(env: Environ) -> MerchantsConfig:

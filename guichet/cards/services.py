@@ -262,13 +262,21 @@ def epin_set(*, cardholder: Cardholder, epin: str, confirmation: str, ip: str) -
     return created
 
 
+def epin_matches(cardholder: Cardholder, epin: str) -> bool:
+    """Whether `epin` is the cardholder's ePin (False without one), compared in constant time.
+
+    No throttling: run it inside `credential_check` on `cardholder.throttle_key`, as `epin_verify`
+    does, or combined with another factor in one check (the ACS challenge checks it with the SMS code).
+    """
+    return crypto.equals(_epin_hash(cardholder, epin), cardholder.epin_hash or "!")
+
+
 def epin_verify(*, cardholder: Cardholder, epin: str, ip: str, alert: Alert | None = None) -> bool:
     """Check an ePin under the shared throttle (raises Blocked). Must run inside a transaction."""
-
-    def check() -> bool:
-        expected = cardholder.epin_hash or "!"
-        return crypto.equals(_epin_hash(cardholder, epin), expected)
-
     return credential_check(
-        key=cardholder.throttle_key, check=check, event="cards:epin:verify", ip=ip, alert=alert
+        key=cardholder.throttle_key,
+        check=lambda: epin_matches(cardholder, epin),
+        event="cards:epin:verify",
+        ip=ip,
+        alert=alert,
     )

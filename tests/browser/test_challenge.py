@@ -357,6 +357,33 @@ def test_challenge_timeout(
     assert len(ds.received) == 1
 
 
+def test_inactivity_ends_the_challenge(
+    page: Page, guichet: str, merchant: Merchant, ds: DirectoryServer, outbound: Any,
+    delivery_thread: None, clock: Any, words: Wording,
+) -> None:  # fmt: skip
+    """The SMS page left more than 5 minutes (PSD2 RTS art. 4(3)(d)): over, whatever comes next."""
+    _, sms = outbound
+    payment = post_areq(guichet, ds, merchant, words)
+    frame = open_checkout(page, merchant, payment)
+    enter(frame, "epin", "1234", words)
+    expect(frame.locator("h1")).to_have_text(words.step2)
+    code = next_sms(sms, 1, words)
+    clock.advance(seconds=301)
+    # Detected without the browser: the RReq goes out.
+    wait_for(lambda: len(ds.received) == 1)
+    rreq = ds.received[0]
+    assert (rreq["transStatus"], rreq["transStatusReason"], rreq["challengeCancel"]) == ("N", "14", "04")
+    assert rreq["interactionCounter"] == "00"
+    # The right code, too late: the final CRes (N) goes to the merchant; no new SMS.
+    enter(frame, "otp", code, words)
+    expect(frame.get_by_text(words.timeout)).to_be_visible()
+    expect(frame.locator("#done")).to_be_visible(timeout=10_000)  # auto-posted
+    [notified] = merchant.notified
+    assert decoded(notified["cres"])["transStatus"] == "N"
+    assert notified["threeDSSessionData"] == SESSION_DATA
+    assert (len(ds.received), len(sms.state.received)) == (1, 1)
+
+
 def test_creq_timeout(
     page: Page, guichet: str, merchant: Merchant, ds: DirectoryServer, outbound: Any,
     delivery_thread: None, clock: Any, words: Wording,

@@ -1,4 +1,4 @@
-"""GUICHET_ACS_CHALLENGE_ATTEMPTS: attempts per challenge."""
+"""GUICHET_ACS_CHALLENGE_ATTEMPTS (attempts per challenge) and GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT."""
 
 from __future__ import annotations
 
@@ -19,3 +19,18 @@ def test_set_from_the_environment() -> None:
 def test_bad_values_are_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="GUICHET_ACS_CHALLENGE_ATTEMPTS"):
         load({"GUICHET_MODE": "test", "GUICHET_ACS_CHALLENGE_ATTEMPTS": value})
+
+
+def test_idle_timeout_default_is_five_minutes() -> None:
+    assert load({"GUICHET_MODE": "test"}).acs.challenge_idle_timeout_s == 300
+
+
+def test_idle_timeout_from_the_environment() -> None:
+    env = {"GUICHET_MODE": "test", "GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT": "120"}
+    assert load(env).acs.challenge_idle_timeout_s == 120
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "601", "5m"])
+def test_bad_idle_timeouts_are_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT"):
+        load({"GUICHET_MODE": "test", "GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT": value})

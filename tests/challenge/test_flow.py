@@ -225,13 +225,21 @@ def test_challenge_timeout_then_browser_comes_back(
 ) -> None:
     started = start(client, ds_url=ds.url)
     html = to_sms_step(client, started)
-    clock.advance(seconds=599)
+    # A page served every 290 s keeps the cardholder active (inactivity limit: 300 s), yet the
+    # challenge still ends 10 minutes after the CReq.
+    for _ in range(2):
+        clock.advance(seconds=290)
+        html = step(client, html, action="validate", otp="1").content.decode()
+        assert "Le code reçu par SMS comporte 8 chiffres." in html
+    clock.advance(seconds=19)  # 599 s after the CReq
     challenge_expire_due()
     assert rreqs(ds) == []
     clock.advance(seconds=2)
     challenge_expire_due()
     [rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["transStatusReason"], rreq["challengeCancel"]) == ("N", "14", "04")
+    result = AuditEvent.objects.get(event="acs:challenge:result", subject=started.acs_trans_id)
+    assert result.detail["timer"] == "deadline"
     html = step(client, html, action="validate", otp="12345678").content.decode()
     assert "Le temps accordé pour l'authentification est écoulé." in html
     assert final_cres(html)["transStatus"] == "N"
@@ -244,7 +252,10 @@ def test_challenge_timeout_seen_by_the_step_itself(
     started = start(client, ds_url=ds.url)
     html = to_sms_step(client, started)
     code = sms_code(last_sms(outbound[1]))
-    clock.advance(seconds=601)
+    for _ in range(2):  # active, but for too long
+        clock.advance(seconds=299)
+        html = step(client, html, action="validate", otp="1").content.decode()
+    clock.advance(seconds=3)  # 601 s after the CReq, 3 s after the last page
     html = step(client, html, action="validate", otp=code).content.decode()
     assert final_cres(html)["transStatus"] == "N"
     [rreq] = rreqs(ds)

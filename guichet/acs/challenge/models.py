@@ -28,6 +28,9 @@ class Challenge(models.Model):
     attempts_used = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField()
     deadline = models.DateTimeField()  # the challenge ends (timeout) at this time
+    # When the current page was served: a form posted more than GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT
+    # later (inactivity, PSD2 RTS art. 4(3)(d)) ends the challenge like the deadline does.
+    served_at = models.DateTimeField()
     # Keyed hash of the one form token currently valid; each accepted form replaces it.
     token_hash = models.CharField(max_length=64)
     # The ePin typed at step 1, encrypted, until it is checked together with the SMS code at step 2.
@@ -37,7 +40,10 @@ class Challenge(models.Model):
     updated_at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["step", "deadline"], name="acs_challenge_step_deadline")]
+        indexes = [
+            models.Index(fields=["step", "deadline"], name="acs_challenge_step_deadline"),
+            models.Index(fields=["step", "served_at"], name="acs_challenge_step_served"),
+        ]
 
     def __str__(self) -> str:
         return f"challenge {self.transaction_id} ({self.step})"

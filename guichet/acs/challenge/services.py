@@ -17,6 +17,7 @@ Outcomes (notes §3.6, §6):
 | "Annuler votre paiement" | N / 01 / 01 | N |
 | no CReq within 30 s of the ARes | N / 14 / 05 | Erro 402 if the CReq comes late |
 | challenge not ended within 10 minutes | N / 14 / 04 | N when the browser comes back |
+| a page left more than GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT (5 minutes) | N / 14 / 04 | likewise |
 
 The RReq is queued in the outbox in the same database transaction as the outcome, and delivered by
 the outbox (retried with back-off until a valid RRes comes back). The final CRes does not wait for
@@ -51,7 +52,7 @@ from guichet.acs.services import acs_message_log, acs_outcome, acs_transaction_g
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.cards.models import Cardholder
-from guichet.cards.services import EPIN, _epin_hash
+from guichet.cards.services import EPIN, epin_matches
 from guichet.codes.services import (
     Blocked,
     CodeSpec,
@@ -219,10 +220,12 @@ def _rreq(tx: AcsTransaction) -> RReq:
     )
 
 
-def _finish(tx: AcsTransaction, challenge: Challenge | None, outcome: Outcome, *, ip: str = "") -> bool:
+def _finish(
+    tx: AcsTransaction, challenge: Challenge | None, outcome: Outcome, *, ip: str = "", **detail: str
+) -> bool:
     """Record the outcome and queue the RReq, once: False when another process finished it first.
 
-    Must run inside a transaction.
+    Must run inside a transaction. `detail` goes into the audit event (e.g. which timer ran out).
     """
     now = clock.now()
     won = AcsTransaction.objects.filter(
@@ -273,6 +276,7 @@ def _finish(tx: AcsTransaction, challenge: Challenge | None, outcome: Outcome, *
         reason=outcome.reason,
         challenge_cancel=outcome.cancel,
         interaction_counter=tx.interaction_counter,
+        **detail,
     )
     return True
 
@@ -334,7 +338,8 @@ def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, 
             "merchant": tx.merchant_name,
             "amount": amount_display(tx, challenge.language),
         },
-        valid_for=CHALLENGE_TIMEOUT,
+        # Sent with the page that asks for it: undelivered once that page has expired (inactivity).
+        valid_for=_idle_limit(),
     )
     return True
 
@@ -342,10 +347,12 @@ def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, 
 def _step_screen(challenge: Challenge, tx: AcsTransaction, *, error: str = "") -> Screen:
     token = _new_token(challenge)
     challenge.error = error
-    challenge.updated_at = clock.now()
+    challenge.updated_at = challenge.served_at = clock.now()
     challenge.save(
-        update_fields=["token_hash", "error", "updated_at", "step", "attempts_used", "epin_encrypted"]
-    )
+        update_fields=[
+            "token_hash", "error", "updated_at", "served_at", "step", "attempts_used", "epin_encrypted",
+        ]
+    )  # fmt: skip
     kind = "progress" if challenge.step == Challenge.Step.DONE else "step"
     return Screen(
         kind=kind, language=challenge.language, challenge=challenge, tx=tx, token=token, error=error
@@ -398,6 +405,7 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
         session_data=session_data,
         max_attempts=settings.GUICHET.acs.challenge_attempts,
         deadline=now + CHALLENGE_TIMEOUT,
+        served_at=now,
         token_hash="",
         created_at=now,
         updated_at=now,
@@ -418,13 +426,35 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
     return _step_screen(challenge, tx, error=error)
 
 
-def _expire(tx: AcsTransaction, *, ip: str = "") -> None:
-    """End a transaction whose CReq or challenge time is over (idempotent)."""
-    challenge = Challenge.objects.filter(pk=tx.pk).first()
+def _idle_limit() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.GUICHET.acs.challenge_idle_timeout_s)
+
+
+def _timer_over(challenge: Challenge, now: dt.datetime) -> str:
+    """Which limit ends a challenge under way at `now`: "deadline" (10 minutes), "inactivity" or ""."""
+    if challenge.step == Challenge.Step.DONE:
+        return ""
+    if now >= challenge.deadline:
+        return "deadline"
+    if now - challenge.served_at > _idle_limit():
+        return "inactivity"
+    return ""
+
+
+def _time_out(tx: AcsTransaction, challenge: Challenge, timer: str, *, ip: str = "") -> bool:
+    return _finish(tx, challenge, CHALLENGE_TIMED_OUT, ip=ip, timer=timer)
+
+
+def _expire(tx: AcsTransaction, now: dt.datetime, *, ip: str = "") -> bool:
+    """End the transaction if its CReq or challenge time is over at `now`, checked again under the
+    row lock (a step may have just been served). Must run inside a transaction, `tx` locked."""
     if tx.state == AcsTransaction.State.AWAITING_CREQ:
-        _finish(tx, None, CREQ_TIMED_OUT, ip=ip)
-    elif tx.state == AcsTransaction.State.CHALLENGE and challenge is not None:
-        _finish(tx, challenge, CHALLENGE_TIMED_OUT, ip=ip)
+        return now - tx.ares_sent_at > CREQ_TIMEOUT and _finish(tx, None, CREQ_TIMED_OUT, ip=ip)
+    if tx.state != AcsTransaction.State.CHALLENGE:
+        return False
+    challenge = Challenge.objects.select_for_update().filter(pk=tx.pk).first()
+    timer = _timer_over(challenge, now) if challenge is not None else ""
+    return bool(timer) and challenge is not None and _time_out(tx, challenge, timer, ip=ip)
 
 
 def _known_creq(tx: AcsTransaction, creq: CReq, session_data: str | None, *, ip: str) -> Screen:
@@ -432,15 +462,16 @@ def _known_creq(tx: AcsTransaction, creq: CReq, session_data: str | None, *, ip:
     now = clock.now()
     if tx.state == AcsTransaction.State.AWAITING_CREQ:
         if now - tx.ares_sent_at > CREQ_TIMEOUT:
-            _expire(tx, ip=ip)
+            _expire(tx, now, ip=ip)
             erro = creq_erro(code="402", detail=LATE_CREQ, data=creq.model_dump())
             return _erro_post(tx, erro, session_data, language, ip=ip)
         return _open_challenge(tx, creq, session_data, ip=ip)
     challenge = Challenge.objects.select_for_update().filter(pk=tx.pk).first()
     if tx.state == AcsTransaction.State.CHALLENGE and challenge is not None:
         # The same CReq again (the iframe was reloaded): the current step, with a fresh token.
-        if now >= challenge.deadline:
-            _finish(tx, challenge, CHALLENGE_TIMED_OUT, ip=ip)
+        timer = _timer_over(challenge, now)
+        if timer:
+            _time_out(tx, challenge, timer, ip=ip)
             return _final_screen(challenge, tx)
         return _step_screen(challenge, tx, error=challenge.error)
     if challenge is None and tx.challenge_cancel == CREQ_TIMED_OUT.cancel:
@@ -496,21 +527,23 @@ def challenge_step(*, acs_trans_id: str, token: str, action: str, epin: str, otp
     if not UUID.fullmatch(acs_trans_id) or not token or len(token) > 128:
         return Screen(kind="refused", status=403)
     with transaction.atomic():
-        challenge = (
-            Challenge.objects.select_for_update()
-            .select_related("transaction")
-            .filter(pk=uuid.UUID(acs_trans_id))
-            .first()
-        )
-        if challenge is None or not crypto.equals(_token_hash(acs_trans_id, token), challenge.token_hash):
+        # The transaction's row, then the challenge's: the order of the CReq and the periodic expiry,
+        # so that two of them never wait for each other.
+        tx = acs_transaction_get(acs_trans_id=acs_trans_id, for_update=True)
+        challenge = Challenge.objects.select_for_update().filter(pk=uuid.UUID(acs_trans_id)).first()
+        if (
+            tx is None
+            or challenge is None
+            or not crypto.equals(_token_hash(acs_trans_id, token), challenge.token_hash)
+        ):
             audit_record(event="acs:challenge:form_refused", subject=acs_trans_id, ip=ip,
                          outcome=AuditEvent.Outcome.REFUSED)  # fmt: skip
             return Screen(kind="refused", status=403, language=challenge.language if challenge else "fr")
-        tx = acs_transaction_get(acs_trans_id=acs_trans_id, for_update=True)
-        if tx is None:
-            return Screen(kind="refused", status=403)
-        if challenge.step != Challenge.Step.DONE and clock.now() >= challenge.deadline:
-            _finish(tx, challenge, CHALLENGE_TIMED_OUT, ip=ip)
+        challenge.transaction = tx
+        # The 10 minutes, or this page left too long (inactivity): the form is not looked at.
+        timer = _timer_over(challenge, clock.now())
+        if timer:
+            _time_out(tx, challenge, timer, ip=ip)
             challenge.refresh_from_db()
         if challenge.step == Challenge.Step.DONE or tx.state not in (AcsTransaction.State.CHALLENGE,):
             if challenge.step != Challenge.Step.DONE:  # finished elsewhere (the periodic timeout)
@@ -564,8 +597,7 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
         )
         if tx.sms_only:
             return sms_ok
-        expected = holder.epin_hash or "!"
-        epin_ok = typed_epin is not None and crypto.equals(_epin_hash(holder, typed_epin), expected)
+        epin_ok = typed_epin is not None and epin_matches(holder, typed_epin)
         return epin_ok and sms_ok
 
     try:
@@ -599,20 +631,25 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
 
 
 def challenge_expire_due() -> None:
-    """Periodic (every delivery pass): end transactions whose CReq or challenge time is over.
+    """Periodic (every delivery pass): end transactions whose CReq time, challenge time or page
+    (inactivity) is over, also when the browser never comes back.
 
-    Cheap (two indexed queries) and idempotent: each outcome is recorded by a conditional update.
+    Cheap (three indexed queries) and idempotent: each candidate is checked again under its row lock
+    and its outcome recorded by a conditional update.
     """
     now = clock.now()
+    under_way = (Challenge.Step.EPIN, Challenge.Step.SMS)
     late_creq = AcsTransaction.objects.filter(
         state=AcsTransaction.State.AWAITING_CREQ, ares_sent_at__lt=now - CREQ_TIMEOUT
     ).values_list("pk", flat=True)[:100]
-    late_challenge = Challenge.objects.filter(
-        step__in=(Challenge.Step.EPIN, Challenge.Step.SMS), deadline__lte=now
-    ).values_list("pk", flat=True)[:100]
-    for pk in [*late_creq, *late_challenge]:
+    late_challenge = Challenge.objects.filter(step__in=under_way, deadline__lte=now).values_list(
+        "pk", flat=True
+    )[:100]
+    idle = Challenge.objects.filter(step__in=under_way, served_at__lt=now - _idle_limit()).values_list(
+        "pk", flat=True
+    )[:100]
+    for pk in dict.fromkeys([*late_creq, *late_challenge, *idle]):
         with transaction.atomic():
             tx = acs_transaction_get(acs_trans_id=pk, for_update=True)
             if tx is not None:
-                Challenge.objects.select_for_update().filter(pk=pk).first()
-                _expire(tx)
+                _expire(tx, now)
