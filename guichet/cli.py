@@ -50,7 +50,9 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            # gthread even with one thread: it keeps HTTP connections alive (a DS posts AReqs back to back
+            # on one), where sync workers close each one; one thread means one request at a time per worker.
+            self.cfg.set("worker_class", "gthread")
             self.cfg.set("post_worker_init", post_worker_init)
             self.cfg.set("accesslog", "-")
             # The query string may carry nothing secret, but keep the log to what operators need.

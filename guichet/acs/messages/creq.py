@@ -24,7 +24,7 @@ from guichet.acs.messages.fields import (
     Uuid,
     WireModel,
 )
-from guichet.acs.messages.validation import areq_erro
+from guichet.acs.messages.validation import areq_erro, nul_elements
 
 # A browser CReq is about 200 bytes; anything far larger is not one.
 MAX_CREQ_CHARS = 16 * 1024
@@ -45,10 +45,11 @@ class CReq(WireModel):
 
 
 class _Refused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, data: Any = None) -> None:
         super().__init__(code, detail)
         self.code = code
         self.detail = detail
+        self.data = data  # the parsed message when there is one, to echo its ids in the Erro
 
 
 def b64url_decode(text: str) -> bytes:
@@ -85,9 +86,13 @@ def _load(field: str) -> tuple[Any, list[str]]:
         raise ValueError(f"{name} is not JSON")
 
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs_hook, parse_constant=no_constants)
+        text = raw.decode("utf-8")
+        data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=no_constants)
     except (ValueError, RecursionError) as exc:
         raise _Refused("101", "creq is not JSON") from exc
+    nul = nul_elements(text, data)
+    if nul:
+        raise _Refused("203", ",".join(dict.fromkeys(nul)), data)
     return data, duplicates
 
 
@@ -146,6 +151,7 @@ def parse_creq(field: str) -> tuple[CReq | Erro, Any]:
         data, duplicates = _load(field)
         return _validate(data, duplicates), data
     except _Refused as refused:
+        data = data if data is not None else refused.data
         return creq_erro(code=refused.code, detail=refused.detail, data=data), data
     except Exception:  # a bug here must still give the requestor an Erro, not a 5xx
         return creq_erro(code="404", detail="CReq validation failure", data=data), data

@@ -48,10 +48,11 @@ ALWAYS_REQUIRED = tuple(name for name, field in AReq.model_fields.items() if fie
 
 
 class _Refused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, data: Any = None) -> None:
         super().__init__(code, detail)
         self.code = code
         self.detail = detail
+        self.data = data  # the parsed message when there is one, to echo its ids in the Erro
 
 
 def _reject_constant(name: str) -> Any:
@@ -72,10 +73,32 @@ def _load(raw: bytes) -> tuple[Any, list[str]]:
     if len(raw) > MAX_AREQ_BYTES:
         raise _Refused("101", f"message exceeds {MAX_AREQ_BYTES} bytes")
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
+        data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise _Refused("101", "message is not valid JSON") from exc
+    nul = nul_elements(text, data)
+    if nul:
+        raise _Refused("203", _names(nul), data)
     return data, duplicates
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def nul_elements(text: str, data: Any) -> list[str]:
+    """Top-level elements holding U+0000 anywhere: no field allows it, and PostgreSQL's jsonb cannot
+    store it, so the message is refused (203) before anything is written."""
+    if "\\u0000" not in text or not isinstance(data, dict):  # JSON can only carry it escaped
+        return []
+    return [k.replace("\x00", "") or "(unnamed)" for k, v in data.items() if _has_nul(k) or _has_nul(v)]
 
 
 def _names(names: Iterable[str]) -> str:
@@ -231,6 +254,7 @@ def parse_areq(raw: bytes, *, acs_trans_id: str | None = None) -> AReq | Erro:
         data, duplicates = _load(raw)
         return _validate(data, duplicates)
     except _Refused as refused:
+        data = data if data is not None else refused.data
         return areq_erro(code=refused.code, detail=refused.detail, data=data, acs_trans_id=acs_trans_id)
     except Exception:  # a bug here must still answer the DS with an Erro, not a 5xx
         return areq_erro(code="404", detail="AReq validation failure", data=data, acs_trans_id=acs_trans_id)
