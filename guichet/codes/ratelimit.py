@@ -69,3 +69,20 @@ def rate_store() -> RateStore:
 
 def rate_allow(*, key: str, limit: int, window: dt.timedelta) -> bool:
     return rate_store().hit(key, window) <= limit
+
+
+# No limit counts over more than an hour; a day leaves a wide margin. Without this, the table would
+# keep one row for every client address ever seen.
+BUCKET_RETENTION = dt.timedelta(days=1)
+PRUNE_EVERY = dt.timedelta(minutes=10)
+_last_prune: dt.datetime | None = None
+
+
+def rate_buckets_prune() -> None:
+    """Delete database buckets idle for a day (a periodic task: at most every 10 minutes per process)."""
+    global _last_prune
+    now = clock.now()
+    if _last_prune is not None and now - _last_prune < PRUNE_EVERY:
+        return
+    _last_prune = now
+    RateBucket.objects.filter(window_start__lt=now - BUCKET_RETENTION).delete()
