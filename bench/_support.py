@@ -32,6 +32,11 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def log(message: str) -> None:
+    """Progress goes to standard error, so standard output holds only the results."""
+    print(message, file=sys.stderr, flush=True)
+
+
 class BenchError(Exception):
     """The bench could not run as planned (server did not start, a peer is missing...)."""
 
@@ -543,3 +548,35 @@ def postgres_reset(url: str) -> None:
             conn.execute("CREATE SCHEMA public")
     except psycopg.OperationalError as exc:
         raise BenchError(f"PostgreSQL at {parts.hostname}:{parts.port or 5432} unreachable: {exc}") from exc
+
+
+def databases_of(choice: str) -> list[str]:
+    """`--db sqlite|postgresql|both` as the list of databases to measure, in order."""
+    return ["sqlite", "postgresql"] if choice == "both" else [choice]
+
+
+def bench_each(
+    databases: Sequence[str], bench: Callable[[str], list[CaseResult]]
+) -> tuple[list[CaseResult], list[str]]:
+    """Run `bench` on each database; one that cannot be measured is logged and named, not fatal."""
+    results: list[CaseResult] = []
+    broken: list[str] = []
+    for database in databases:
+        try:
+            results += bench(database)
+        except BenchError as exc:
+            log(f"bench: {exc}")
+            broken.append(database)
+    return results, broken
+
+
+def exit_status(results: Sequence[CaseResult], broken: Sequence[str]) -> int:
+    """Print the failures; 0 when every request got its answer, 1 when some did not, 2 when a
+    database could not be measured."""
+    failed = [r for r in results if r.failures]
+    for r in failed:
+        print(f"\n{r.database} / {r.case}: {len(r.failures)} failed, e.g. {r.failures[0]}")
+    if broken:
+        print(f"\nnot measured: {', '.join(broken)} (see the messages above)")
+        return 2
+    return 1 if failed else 0

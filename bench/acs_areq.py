@@ -38,11 +38,15 @@ from bench._support import (
     CaseResult,
     PostgresBackends,
     Server,
+    bench_each,
+    databases_of,
+    exit_status,
     free_port,
     guichet_cli,
     guichet_env,
     holders_csv,
     holders_make,
+    log,
     postgres_reset,
     table,
 )
@@ -53,10 +57,6 @@ VECTOR = Path(__file__).resolve().parent.parent / "tests" / "acs" / "vectors" / 
 CARDS = 1000
 WARMUP_S = 2.0
 BODIES = 4096  # distinct AReqs, cycled
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def areq_bodies(pans: list[str], count: int) -> list[bytes]:
@@ -357,16 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds <= 0 or args.connections < 1 or args.workers < 1 or args.threads < 1:
         parser.error("--seconds, --connections, --workers and --threads must be positive")
     load_before = os.getloadavg()[0]
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-
-    results: list[CaseResult] = []
-    broken: list[str] = []
-    for database in databases:
-        try:
-            results += bench_database(database, args)
-        except BenchError as exc:
-            log(f"bench: {exc}")
-            broken.append(database)
+    results, broken = bench_each(databases_of(args.db), lambda database: bench_database(database, args))
     print(
         f"\nAReq -> ARes: {args.connections} connections, {args.seconds:.0f} s per case after "
         f"{WARMUP_S:.0f} s of warm-up, server {args.workers} workers x {args.threads} threads; "
@@ -376,13 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     if results:
         print(table(results))
         print("\n" + "\n".join(verdict(results)))
-    failed = [r for r in results if r.failures]
-    for r in failed:
-        print(f"\n{r.database} / {r.case}: {len(r.failures)} failed, e.g. {r.failures[0]}")
-    if broken:
-        print(f"\nnot measured: {', '.join(broken)} (see the messages above)")
-        return 2
-    return 1 if failed else 0
+    return exit_status(results, broken)
 
 
 if __name__ == "__main__":

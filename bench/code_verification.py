@@ -39,12 +39,16 @@ from bench._support import (
     PostgresBackends,
     Response,
     Server,
+    bench_each,
+    databases_of,
+    exit_status,
     free_port,
     guichet_cli,
     guichet_env,
     hidden_fields,
     holders_csv,
     holders_make,
+    log,
     postgres_reset,
     run_pool,
     table,
@@ -143,10 +147,6 @@ def _case(database: str, case: str, outcome: tuple[list[list[float]], list[str],
         wall_seconds=wall,
         failures=errors,
     )
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def bench_database(database: str, args: argparse.Namespace, deadline: float) -> list[CaseResult]:
@@ -253,16 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--users and --concurrency must be at least 1")
     load_before = os.getloadavg()[0]
     deadline = time.monotonic() + args.budget
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-
-    results: list[CaseResult] = []
-    broken: list[str] = []
-    for database in databases:
-        try:
-            results += bench_database(database, args, deadline)
-        except BenchError as exc:
-            log(f"bench: {exc}")
-            broken.append(database)
+    results, broken = bench_each(
+        databases_of(args.db), lambda database: bench_database(database, args, deadline)
+    )
     print(
         f"\nCode verification: {args.users} users per case, concurrency {args.concurrency}, "
         f"server 2 workers x 8 threads; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -270,13 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if results:
         print(table(results))
-    failed = [r for r in results if r.failures]
-    for r in failed:
-        print(f"\n{r.database} / {r.case}: {len(r.failures)} failed, e.g. {r.failures[0]}")
-    if broken:
-        print(f"\nnot measured: {', '.join(broken)} (see the messages above)")
-        return 2
-    return 1 if failed else 0
+    return exit_status(results, broken)
 
 
 if __name__ == "__main__":

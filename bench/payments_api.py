@@ -35,9 +35,13 @@ from bench._support import (
     CaseResult,
     PostgresBackends,
     Server,
+    bench_each,
+    databases_of,
+    exit_status,
     free_port,
     guichet_cli,
     guichet_env,
+    log,
     postgres_reset,
     run_pool,
     table,
@@ -154,10 +158,6 @@ def access_ms(server: Server, since: int, method: str, path_pattern: str) -> lis
     return [float(m.group(1)) for m in pattern.finditer(text)]
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
 def bench_database(database: str, args: argparse.Namespace, deadline: float) -> list[CaseResult]:
     with tempfile.TemporaryDirectory(prefix="guichet-bench-") as tmp:
         data_dir = Path(tmp)
@@ -258,15 +258,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--requests and --concurrency must be at least 1")
     load_before = os.getloadavg()[0]
     deadline = time.monotonic() + args.budget
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    results: list[CaseResult] = []
-    broken: list[str] = []
-    for database in databases:
-        try:
-            results += bench_database(database, args, deadline)
-        except BenchError as exc:
-            log(f"bench: {exc}")
-            broken.append(database)
+    results, broken = bench_each(
+        databases_of(args.db), lambda database: bench_database(database, args, deadline)
+    )
     print(
         f"\nPayments API: {args.requests} requests per case, concurrency {args.concurrency}, "
         f"server 2 workers x 8 threads; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -274,13 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if results:
         print(table(results))
-    failed = [r for r in results if r.failures]
-    for r in failed:
-        print(f"\n{r.database} / {r.case}: {len(r.failures)} failed, e.g. {r.failures[0]}")
-    if broken:
-        print(f"\nnot measured: {', '.join(broken)} (see the messages above)")
-        return 2
-    return 1 if failed else 0
+    return exit_status(results, broken)
 
 
 if __name__ == "__main__":

@@ -43,10 +43,14 @@ from bench._support import (
     PostgresBackends,
     Response,
     Server,
+    bench_each,
+    databases_of,
+    exit_status,
     free_port,
     guichet_cli,
     guichet_env,
     hidden_fields,
+    log,
     postgres_reset,
     run_pool,
     table,
@@ -56,10 +60,6 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/guichet_bench_signin"
 DEFAULT_COST = "t=2,m=19456,p=1"  # SubscribersConfig's default (guichet/env.py)
 WRONG_TRIES = 4  # a fifth consecutive failure would block the mailbox
 PASSWORD = "Bench-pass-2026"  # noqa: S105 (the throwaway password of the bench subscribers)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # --- 1. Argon2id alone ---------------------------------------------------------------------------
@@ -350,12 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     broken: list[str] = []
     if not args.skip_server:
         deadline = time.monotonic() + args.budget
-        for database in ["sqlite", "postgresql"] if args.db == "both" else [args.db]:
-            try:
-                results += bench_server(database, args, deadline)
-            except BenchError as exc:
-                log(f"bench: {exc}")
-                broken.append(database)
+        results, broken = bench_each(
+            databases_of(args.db), lambda database: bench_server(database, args, deadline)
+        )
 
     cpus = os.cpu_count() or 1
     print(
@@ -371,13 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             f"concurrency {args.concurrency}\n"
         )
         print(table(results))
-    failed = [r for r in results if r.failures]
-    for r in failed:
-        print(f"\n{r.database} / {r.case}: {len(r.failures)} failed, e.g. {r.failures[0]}")
-    if broken:
-        print(f"\nnot measured: {', '.join(broken)} (see the messages above)")
-        return 2
-    return 1 if failed else 0
+    return exit_status(results, broken)
 
 
 if __name__ == "__main__":
