@@ -1,18 +1,20 @@
 """Bench: the ACS's AReq -> ARes, POST /3ds/areq, at 64 concurrent connections (issue 3's targets).
 
-A real `guichet serve` (by default 2 workers, one per core, of 2 threads each: the second thread runs
-while the first waits on the database; gunicorn's gthread worker, which keeps connections alive) runs
-against SQLite and/or PostgreSQL with a fresh database and 1,000 imported cards. The DS is played by an
-asyncio client in this process (a bare protocol, not streams: it shares the server's cores): 64
-keep-alive connections, each posting AReqs back to back (a Visa 2.2.0 browser payment, one of the
-imported cards at random) for a fixed time and checking every answer is an ARes with transStatus C.
-The ceiling is measured the same way on `GET /healthz` (one `SELECT 1`) of the same server, in the
-same run.
+A real `guichet serve` (by default 2 workers, one per core, of 4 Django threads and 4 asynchronous
+PostgreSQL connections each; the AReq is answered on each worker's event loop) runs against SQLite
+and/or PostgreSQL with a fresh database and 1,000 imported cards. The DS is played by an asyncio
+client in this process (a bare protocol, not streams: it shares the server's cores): 64 keep-alive
+connections, each posting AReqs (a Visa 2.2.0 browser payment, one of the imported cards at random)
+and checking every answer is an ARes with transStatus C. Three cases: the ceiling, `GET /healthz`
+(one `SELECT 1` through Django) back to back; AReqs back to back (the throughput at saturation);
+AReqs at a fixed rate spread over the 64 connections (`--rate`, default 1,000 a second: the latency
+when the server is not saturated, each measured from its scheduled time).
 
 The cardholders have no ePin: the bench sets GUICHET_ACS_NO_EPIN_POLICY=sms_only so each AReq takes
 the challenge path (C), which runs the same queries as for a cardholder with an ePin.
 
 Usage: python bench/acs_areq.py [--db sqlite|postgresql|both] [--seconds S] [--workers W --threads T]
+       [--rate R]
 Exits 1 when a request did not get the expected answer, 2 when the bench could not run.
 """
 
@@ -166,13 +168,26 @@ async def _connection(
     measure_from: float,
     stop_at: float,
     result: CaseResult,
+    pace: tuple[float, float] | None = None,
 ) -> None:
-    """One DS connection: requests back to back until `stop_at`; reconnects when the server closes."""
+    """One DS connection: requests back to back until `stop_at`; reconnects when the server closes.
+
+    With `pace` (first send time, interval) the connection sends on that schedule instead, and a
+    latency runs from the scheduled time: an answer that keeps the next request waiting counts its
+    wait too (no coordinated omission).
+    """
     loop = asyncio.get_running_loop()
     conn: _Http | None = None
     i = random.randrange(len(requests))
+    sent = 0
     while time.perf_counter() < stop_at:
         started = time.perf_counter()
+        if pace is not None:
+            scheduled = pace[0] + sent * pace[1]
+            sent += 1
+            if scheduled > started:
+                await asyncio.sleep(scheduled - started)
+            started = scheduled
         close = False
         try:
             if conn is None or conn.lost:
@@ -213,17 +228,23 @@ def run_case(
     check: Callable[[int, bytes], None],
     connections: int,
     seconds: float,
+    rate: float | None = None,
 ) -> CaseResult:
+    """`connections` connections for `seconds` after the warm-up: back to back, or `rate` requests
+    a second in all, spread evenly over the connections."""
     result = CaseResult(database=database, case=case)
     began = time.perf_counter()
     measure_from = began + WARMUP_S
     stop_at = measure_from + seconds
 
+    def pace(k: int) -> tuple[float, float] | None:
+        return None if rate is None else (began + k / rate, connections / rate)
+
     async def drive() -> None:
         await asyncio.gather(
             *(
-                _connection(server.port, requests, check, measure_from, stop_at, result)
-                for _ in range(connections)
+                _connection(server.port, requests, check, measure_from, stop_at, result, pace(k))
+                for k in range(connections)
             )
         )
 
@@ -292,6 +313,7 @@ def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
                 backends = PostgresBackends(database_url)
             bodies = areq_bodies([h.pan for h in holders], BODIES)
             common = {"connections": args.connections, "seconds": args.seconds}
+            areqs = [request_bytes("POST", "/3ds/areq", port, body) for body in bodies]
             results = [
                 run_case(
                     server, backends, database=database, case="GET /healthz (ceiling)",
@@ -300,9 +322,12 @@ def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
                 ),
                 run_case(
                     server, backends, database=database, case="POST /3ds/areq -> ARes",
-                    logged=("POST", "/3ds/areq"),
-                    requests=[request_bytes("POST", "/3ds/areq", port, body) for body in bodies],
-                    check=expect_ares, **common,
+                    logged=("POST", "/3ds/areq"), requests=areqs, check=expect_ares, **common,
+                ),
+                run_case(
+                    server, backends, database=database, case=f"POST /3ds/areq at {args.rate:.0f}/s",
+                    logged=("POST", "/3ds/areq"), requests=areqs, check=expect_ares, rate=args.rate,
+                    **common,
                 ),
             ]  # fmt: skip
             log(f"{database}: server peak RSS: {server.peak_rss_detail()}")
@@ -324,25 +349,41 @@ def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
 
 
 def verdict(results: list[CaseResult]) -> list[str]:
-    """Issue 3's targets, per database: >= 1,000 ARes/s (PostgreSQL), p99 < 50 ms, >= 1/4 of the ceiling."""
+    """Issue 3's targets, per database: >= 1,000 ARes/s (PostgreSQL), p99 < 50 ms, >= 1/4 of the ceiling.
+
+    The p99 is judged at the paced rate (1,000 a second by default): with every connection always
+    busy (the saturation case) the latency is the queue, 64 / throughput, whatever the server does.
+    """
     lines = []
     by_db: dict[str, dict[str, CaseResult]] = {}
     for r in results:
-        by_db.setdefault(r.database, {})[r.case.split(" ")[0]] = r
+        kind = "paced" if " at " in r.case else r.case.split(" ")[0]
+        by_db.setdefault(r.database, {})[kind] = r
     for database, cases in by_db.items():
-        ceiling, areq = cases.get("GET"), cases.get("POST")
+        ceiling, areq, paced = cases.get("GET"), cases.get("POST"), cases.get("paced")
         if ceiling is None or areq is None:
             continue
         share = areq.throughput / ceiling.throughput if ceiling.throughput else 0.0
         checks = [
             f"{areq.throughput:.0f} ARes/s" + (" (target >= 1000)" if database == "postgresql" else ""),
-            f"p99 {areq.ms(99):.1f} ms ({'met' if areq.ms(99) < 50 else 'MISSED'}: < 50)",
             f"{share:.0%} of the ceiling ({'met' if share >= 0.25 else 'MISSED'}: >= 25%)",
+            f"p99 {areq.ms(99):.1f} ms at saturation",
         ]
+        if paced is not None:
+            kept = paced.throughput >= 0.98 * paced_rate(paced) and not paced.failures
+            good = kept and paced.ms(99) < 50
+            checks.append(
+                f"p99 {paced.ms(99):.1f} ms at {paced.throughput:.0f}/s offered "
+                f"{paced_rate(paced):.0f}/s ({'met' if good else 'MISSED'}: < 50)"
+            )
         if database == "postgresql":
             checks[0] += " met" if areq.throughput >= 1000 else " MISSED"
         lines.append(f"{database}: " + "; ".join(checks))
     return lines
+
+
+def paced_rate(result: CaseResult) -> float:
+    return float(result.case.rsplit(" at ", 1)[1].removesuffix("/s"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -351,11 +392,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case (default 10)")
     parser.add_argument("--connections", type=int, default=64, help="concurrent DS connections (default 64)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=2, help="threads per worker (default 2)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="Django threads and connections per worker (default 4)"
+    )
+    parser.add_argument(
+        "--rate", type=float, default=1000.0, help="AReqs a second offered in the paced case (default 1000)"
+    )
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a database the bench may wipe")
     args = parser.parse_args(argv)
-    if args.seconds <= 0 or args.connections < 1 or args.workers < 1 or args.threads < 1:
-        parser.error("--seconds, --connections, --workers and --threads must be positive")
+    if min(args.seconds, args.connections, args.workers, args.threads, args.rate) <= 0:
+        parser.error("--seconds, --connections, --workers, --threads and --rate must be positive")
     load_before = os.getloadavg()[0]
     results, broken = bench_each(databases_of(args.db), lambda database: bench_database(database, args))
     print(

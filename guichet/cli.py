@@ -49,20 +49,16 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            # gthread even with one thread: it keeps HTTP connections alive (a DS posts AReqs back to back
-            # on one), where sync workers close each one; one thread means one request at a time per worker.
-            self.cfg.set("worker_class", "gthread")
+            # Uvicorn workers: the DS's AReq on the event loop, the rest in `threads` Django threads.
+            self.cfg.set("worker_class", "guichet.core.serving.Worker")
             self.cfg.set("post_worker_init", post_worker_init)
-            self.cfg.set("accesslog", "-")
-            # The query string may carry nothing secret, but keep the log to what operators need.
-            self.cfg.set("access_log_format", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms')
+            self.cfg.set("keepalive", 5)  # a DS posts AReqs back to back on one connection
             self.cfg.set("graceful_timeout", 20)
 
         def load(self) -> Any:
-            from guichet.wsgi import application
+            from guichet.asgi import Application
 
-            return application
+            return Application(threads=threads)
 
     Server().run()
 
@@ -202,8 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="production server (real keys required)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=2)
-    serve.add_argument("--threads", type=int, default=8)
+    serve.add_argument("--workers", type=int, default=2, help="worker processes, one per core (default 2)")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="Django threads and database connections per worker (default 8)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="delivery worker for multi-process deployments")

@@ -167,10 +167,20 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 50
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "access": {"format": "%(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "access": {"class": "logging.StreamHandler", "formatter": "access", "stream": "ext://sys.stdout"},
+    },
     "root": {"handlers": ["console"], "level": CONFIG.log_level},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # One line per request of the server (guichet.asgi), on standard output.
+        "guichet.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+    },
 }
 
 GUICHET = CONFIG

@@ -15,17 +15,19 @@ import datetime as dt
 import functools
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
 from django.utils.dateparse import parse_datetime
 
 from guichet.acs.authvalue import AvInputs, Decoded, Method, algorithm_for, scheme_of
 from guichet.acs.messages import AReq, ARes, Erro, areq_erro, parse_areq
+from guichet.acs.messages.validation import calendar_datetime
 from guichet.acs.models import AcsMessage, AcsTransaction
 from guichet.acs.rules import Decision, RuleContext, decide, language_of, rules_load
 from guichet.audit.models import AuditEvent
@@ -250,12 +252,22 @@ def _card_lookup(pan: str) -> tuple[Card | None, dt.datetime | None]:
 
     A plain cursor and the ORM's own converters: `Model.objects.raw()` costs several times the query.
     """
-    sql, converters = _lookup_sql(connection.vendor)
+    sql, _ = _lookup_sql(connection.vendor)
     with connection.cursor() as cursor:
         cursor.execute(sql, [pan_index(pan)])
-        row = cursor.fetchone()
+        return card_from_row(cursor.fetchone())
+
+
+def card_lookup_sql() -> str:
+    """The card look-up of `_card_lookup` (one parameter: the PAN index), for `areq_async`."""
+    return _lookup_sql(connection.vendor)[0]
+
+
+def card_from_row(row: Sequence[Any] | None) -> tuple[Card | None, dt.datetime | None]:
+    """The card (its cardholder attached) and the ePin block of a row of `card_lookup_sql()`."""
     if row is None:
         return None, None
+    _, converters = _lookup_sql(connection.vendor)
     values = []
     for value, (_, found, expression) in zip(row, converters, strict=True):
         for convert in found:
@@ -321,15 +333,8 @@ def _areq_store(record: AcsTransaction, messages: list[dict[str, Any]], audit: d
     the same conversions. PostgreSQL gets them as one statement (data-modifying WITH clauses: one
     round trip, atomic by itself, the foreign key being checked at commit); SQLite in one transaction.
     """
-    row = record.__dict__
     if connection.vendor == "postgresql":
-        params: list[Any] = []
-        tx_insert = _insert_values(AcsTransaction, [row], params)
-        for message in messages:
-            params.append(_json_adapter()(message["body"]))
-        audit_insert = _insert_values(AuditEvent, [audit], params)
-        kinds = tuple((str(m["kind"]), str(m["direction"])) for m in messages)  # enum values, no input
-        sql = _pg_store_sql(tx_insert, audit_insert, kinds)
+        sql, params = pg_store_statement(record, messages, audit)
         # Inside a caller's transaction, a savepoint as atomic() made: a failure leaves that one usable.
         with (
             transaction.atomic() if connection.in_atomic_block else nullcontext(),
@@ -338,9 +343,23 @@ def _areq_store(record: AcsTransaction, messages: list[dict[str, Any]], audit: d
             cursor.execute(sql, params)
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        for model, rows in ((AcsTransaction, [row]), (AcsMessage, messages), (AuditEvent, [audit])):
-            params = []
-            cursor.execute(f"INSERT INTO {_insert_values(model, rows, params)}", params)
+        tables = ((AcsTransaction, [record.__dict__]), (AcsMessage, messages), (AuditEvent, [audit]))
+        for model, rows in tables:
+            values: list[Any] = []
+            cursor.execute(f"INSERT INTO {_insert_values(model, rows, values)}", values)
+
+
+def pg_store_statement(
+    record: AcsTransaction, messages: list[dict[str, Any]], audit: dict[str, Any]
+) -> tuple[str, list[Any]]:
+    """PostgreSQL's one statement for `_areq_store` and its parameters (also run by `areq_async`)."""
+    params: list[Any] = []
+    tx_insert = _insert_values(AcsTransaction, [record.__dict__], params)
+    for message in messages:
+        params.append(_json_adapter()(message["body"]))
+    audit_insert = _insert_values(AuditEvent, [audit], params)
+    kinds = tuple((str(m["kind"]), str(m["direction"])) for m in messages)  # enum values, no input
+    return _pg_store_sql(tx_insert, audit_insert, kinds), params
 
 
 @functools.cache
@@ -385,7 +404,8 @@ def _pg_store_sql(tx_insert: str, audit_insert: str, kinds: tuple[tuple[str, str
 def _purchase_date(value: str | None) -> dt.datetime | None:
     if not value:
         return None
-    return dt.datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=dt.UTC)
+    moment = calendar_datetime(value)  # validated by parse_areq
+    return moment.replace(tzinfo=dt.UTC) if moment is not None else None
 
 
 def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: Outcome) -> ARes:
@@ -421,22 +441,57 @@ def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: Outcome) -
 
 
 def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
-    config = settings.GUICHET
     now = clock.now()
     pan = areq.acctNumber
-    scheme = scheme_of(pan)
-    card, blocked_until = _card_lookup(pan) if in_card_ranges(pan, config.acs.card_ranges) else (None, None)
-    context = RuleContext(
+    looked_up = _card_lookup(pan) if in_card_ranges(pan, settings.GUICHET.acs.card_ranges) else (None, None)
+    context = areq_context(areq, *looked_up, now=now)
+    chosen = decide(context, rules_load(settings.GUICHET.acs.rules))
+    built = areq_build(areq, acs_trans_id, ip, context, chosen)
+    _areq_store(built.record, built.messages, built.audit)
+    areq_broken_log(built)
+    return built.wire
+
+
+@dataclass(frozen=True)
+class Built:
+    """An AReq's answer and the rows that record it, before they are stored."""
+
+    wire: dict[str, Any]  # the ARes as sent
+    record: AcsTransaction
+    messages: list[dict[str, Any]]  # AcsMessage rows by attname: the AReq and the ARes, masked
+    audit: dict[str, Any]  # the AuditEvent row by attname
+    broken: list[str]  # issuer rules that failed or answered an invalid decision
+
+
+def areq_context(
+    areq: AReq, card: Card | None, blocked_until: dt.datetime | None, *, now: dt.datetime
+) -> RuleContext:
+    """What the decision rules see: the AReq, the card found (None when unknown) and its ePin block."""
+    config = settings.GUICHET
+    return RuleContext(
         areq=areq,
         card=card,
         cardholder=card.cardholder if card is not None else None,
         epin_blocked_until=blocked_until if blocked_until is not None and blocked_until > now else None,
         now=now,
-        scheme=scheme,
+        scheme=scheme_of(areq.acctNumber),
         public_url=config.public_url,
         no_epin_policy=config.acs.no_epin_policy,
     )
-    rule, decision, broken = decide(context, rules_load(config.acs.rules))
+
+
+def areq_broken_log(built: Built) -> None:
+    if built.broken:
+        skipped = ", ".join(built.broken)
+        logger.error("ACS rule(s) %s failed or answered an invalid decision; skipped", skipped)
+
+
+def areq_build(
+    areq: AReq, acs_trans_id: str, ip: str, context: RuleContext, chosen: tuple[str, Decision, list[str]]
+) -> Built:
+    """The ARes for the chosen decision (`rules.decide`'s answer) and the rows to store. No I/O."""
+    rule, decision, broken = chosen
+    now, pan, scheme, card = context.now, areq.acctNumber, context.scheme, context.card
     status = decision.trans_status
     outcome = Outcome(eci="", authentication_value="")
     if status in AV_STATUSES:
@@ -516,10 +571,7 @@ def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
         "outcome": _audit_outcome(status),
         "detail": detail,
     }
-    _areq_store(record, messages, audit)
-    if broken:
-        logger.error("ACS rule(s) %s failed or answered an invalid decision; skipped", ", ".join(broken))
-    return ares_wire
+    return Built(wire=ares_wire, record=record, messages=messages, audit=audit, broken=broken)
 
 
 def _audit_outcome(status: str) -> str:
@@ -560,23 +612,32 @@ def acs_areq_answer(*, raw: bytes, ip: str) -> dict[str, Any]:
     acs_trans_id = new_acs_trans_id()
     parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
-        _audit_refused(parsed, ip)
-        return _erro_wire(parsed)
-    data = {
-        "messageVersion": parsed.messageVersion,
-        "threeDSServerTransID": parsed.threeDSServerTransID,
-        "dsTransID": parsed.dsTransID,
-    }
+        return areq_refused(parsed, ip)
     try:
         return _answer(parsed, acs_trans_id, ip)
-    except DatabaseError:
-        logger.exception("ACS: database failure while answering an AReq")
-        erro = areq_erro(code="403", detail="ACS database unavailable", data=data, acs_trans_id=acs_trans_id)
-    except Exception:
-        logger.exception("ACS: failure while answering an AReq")
-        erro = areq_erro(code="404", detail="ACS processing failure", data=data, acs_trans_id=acs_trans_id)
+    except Exception as exc:  # the DS gets an Erro, the failure goes to the log
+        return areq_refused(areq_failure(parsed, acs_trans_id, exc), ip)
+
+
+def areq_refused(erro: Erro, ip: str) -> dict[str, Any]:
+    """Audit an Erro sent for an AReq and give it as JSON (synchronous: uses Django's connection)."""
     _audit_refused(erro, ip)
     return _erro_wire(erro)
+
+
+def areq_failure(areq: AReq, acs_trans_id: str, exc: BaseException) -> Erro:
+    """The Erro for a valid AReq whose answer failed: 403 when the database did, 404 otherwise."""
+    data = {
+        "messageVersion": areq.messageVersion,
+        "threeDSServerTransID": areq.threeDSServerTransID,
+        "dsTransID": areq.dsTransID,
+    }
+    # Django wraps the driver's errors in DatabaseError; the event-loop path gets psycopg's own.
+    if isinstance(exc, DatabaseError | psycopg.Error):
+        logger.error("ACS: database failure while answering an AReq", exc_info=exc)
+        return areq_erro(code="403", detail="ACS database unavailable", data=data, acs_trans_id=acs_trans_id)
+    logger.error("ACS: failure while answering an AReq", exc_info=exc)
+    return areq_erro(code="404", detail="ACS processing failure", data=data, acs_trans_id=acs_trans_id)
 
 
 # --- verification for the issuer --------------------------------------------------------------

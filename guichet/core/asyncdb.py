@@ -1,0 +1,124 @@
+"""PostgreSQL connections for the code that runs on a worker's event loop (the DS's AReq).
+
+Django's connections belong to threads; a request served on the event loop would have to hop to a
+thread for each query. This is a small pool of psycopg asynchronous connections opened with the
+parameters Django computes from DATABASES (same server, same adapters, same time zone), in autocommit:
+each statement is its own transaction. Statements are prepared on the server at first use (Django's
+own connections use client-side binding, planned at every execution).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from django.db import connections
+from psycopg.pq import TransactionStatus
+
+ACQUIRE_TIMEOUT_S = 5.0  # waiting longer for a connection means the database is down or swamped
+
+
+def _params(alias: str) -> dict[str, Any]:
+    wrapper = connections[alias]
+    params = wrapper.get_connection_params()
+    params.pop("cursor_factory", None)  # Django's is a synchronous, client-side binding cursor
+    params.update(autocommit=True, prepare_threshold=0)  # prepare every statement at its first run
+    return params
+
+
+class AsyncDatabase:
+    """At most `size` asynchronous connections to the `alias` database, opened when first needed.
+
+    A connection comes back to the pool only when it is idle and healthy; a broken one (database
+    restarted, statement failed mid-transfer) is closed and a new one is opened for the next user.
+    Not thread-safe: one per event loop (a worker has one). The pool is deliberately small and plain:
+    psycopg_pool's checks cost as much as the AReq's own Python work.
+    """
+
+    def __init__(self, *, size: int, alias: str = "default") -> None:
+        self.alias = alias
+        self.size = size
+        self._params = _params(alias)
+        self._time_zone = connections[alias].timezone_name
+        self._idle: deque[psycopg.AsyncConnection[Any]] = deque()
+        self._waiters: deque[asyncio.Future[psycopg.AsyncConnection[Any] | None]] = deque()
+        self._count = 0  # open or opening connections
+        self._closed = False
+
+    async def _open_one(self) -> psycopg.AsyncConnection[Any]:
+        connection = await psycopg.AsyncConnection.connect(**self._params)
+        # As Django does for its own connections: datetimes are read in its time zone (UTC).
+        if self._time_zone and connection.info.parameter_status("TimeZone") != self._time_zone:
+            await connection.execute("SELECT set_config('TimeZone', %s, false)", [self._time_zone])
+        return connection
+
+    async def open(self) -> None:
+        """Nothing to do ahead: connections open on demand, so a database down at start-up is only
+        an error for the requests that need it meanwhile."""
+        self._closed = False
+
+    async def close(self) -> None:
+        self._closed = True
+        while self._idle:
+            await self._idle.popleft().close()
+        while self._hand(None):
+            pass
+
+    async def _acquire(self) -> psycopg.AsyncConnection[Any]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACQUIRE_TIMEOUT_S
+        while True:
+            if self._closed:
+                raise psycopg.OperationalError("the connection pool is closed")
+            if self._idle:  # only when nobody waits: a released connection goes to a waiter first
+                return self._idle.popleft()
+            if self._count < self.size:
+                self._count += 1
+                try:
+                    return await self._open_one()
+                except BaseException:
+                    self._count -= 1
+                    self._hand(None)
+                    raise
+            # First come, first served: a late request must not take the connection a waiter was
+            # woken for (that starved some requests for seconds under load).
+            waiter: asyncio.Future[psycopg.AsyncConnection[Any] | None] = loop.create_future()
+            self._waiters.append(waiter)
+            try:
+                handed = await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                raise psycopg.OperationalError("no database connection available in time") from None
+            if handed is not None:
+                return handed
+            # None: a connection was closed, so there is room to open one; try again.
+
+    def _hand(self, connection: psycopg.AsyncConnection[Any] | None) -> bool:
+        """Give `connection` (None: room for a new one) to the first waiter still waiting."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(connection)
+                return True
+        return False
+
+    async def _release(self, connection: psycopg.AsyncConnection[Any]) -> None:
+        idle = connection.info.transaction_status == TransactionStatus.IDLE
+        if self._closed or connection.closed or connection.broken or not idle:
+            self._count -= 1
+            await connection.close()
+            self._hand(None)
+        elif not self._hand(connection):
+            self._idle.append(connection)
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A connection for a few statements (autocommit: each is its own transaction)."""
+        connection = await self._acquire()
+        try:
+            yield connection
+        finally:
+            await self._release(connection)
