@@ -54,6 +54,10 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("post_worker_init", post_worker_init)
             self.cfg.set("keepalive", 5)  # a DS posts AReqs back to back on one connection
             self.cfg.set("graceful_timeout", 20)
+            if "control_socket_disable" in self.cfg.settings:
+                # gunicorn >= 25 would open a control socket in $HOME: one path for every server of
+                # the host, and an administration interface nobody asked for.
+                self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             from guichet.asgi import Application

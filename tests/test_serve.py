@@ -122,3 +122,4 @@ def test_serve_answers_the_areq_and_the_pages_and_logs_each_request_once(served)
     assert "do-not-log" not in output
     assert PAN_A not in output
     assert "Traceback" not in output
+    assert "Control socket" not in output  # gunicorn >= 25 would open one in $HOME
