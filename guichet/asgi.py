@@ -27,6 +27,7 @@ django_application = get_wsgi_application()
 from a2wsgi import WSGIMiddleware  # noqa: E402 (after the apps are set up)
 from django.db import close_old_connections, connection, connections  # noqa: E402
 
+from guichet.acs.areq_async import AreqDatabase  # noqa: E402
 from guichet.acs.endpoint import AreqEndpoint, Receive, Scope, Send  # noqa: E402
 from guichet.core.asyncdb import AsyncDatabase  # noqa: E402
 
@@ -66,7 +67,8 @@ class Application:
         # The DS's AReq on the event loop needs asynchronous connections: PostgreSQL's. On SQLite the
         # endpoint runs the synchronous service in a thread (its connections are per thread).
         self.db = AsyncDatabase(size=threads) if connection.vendor == "postgresql" else None
-        self.areq = AreqEndpoint(db=self.db, offload=self.offload)
+        areq_db = AreqDatabase(self.db) if self.db is not None else None
+        self.areq = AreqEndpoint(db=areq_db, offload=self.offload)
 
     async def offload(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in one of the threads that run Django, awaited."""

@@ -27,10 +27,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
-from guichet.acs.areq_async import Offload, acs_areq_answer_async
+from guichet.acs.areq_async import AreqDatabase, Offload, acs_areq_answer_async
 from guichet.acs.messages.validation import MAX_AREQ_BYTES
 from guichet.acs.services import acs_areq_answer
-from guichet.core.asyncdb import AsyncDatabase
 
 AREQ_PATH = "/3ds/areq"
 # The middleware (in settings.MIDDLEWARE order) that set headers on this JSON answer. The others do
@@ -83,7 +82,7 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class AreqEndpoint:
     """The ASGI endpoint; `takes(scope)` says whether a request is one it answers."""
 
-    def __init__(self, *, db: AsyncDatabase | None, offload: Offload) -> None:
+    def __init__(self, *, db: AreqDatabase | None, offload: Offload) -> None:
         self.db = db  # None: the synchronous service, in a thread
         self.offload = offload
         self._usable = not settings.PREPEND_WWW and not settings.DISALLOWED_USER_AGENTS

@@ -263,6 +263,21 @@ def card_lookup_sql() -> str:
     return _lookup_sql(connection.vendor)[0]
 
 
+def card_lookup_many_sql() -> str:
+    """The look-up of several cards at once (one parameter: a list of PAN indexes); see `card_row_key`."""
+    return _lookup_sql(connection.vendor)[0].replace(" = %s", " = ANY(%s)")
+
+
+@functools.cache
+def _pan_index_position() -> int:
+    return [f.attname for f in Card._meta.concrete_fields].index("pan_index")
+
+
+def card_row_key(row: Sequence[Any]) -> str:
+    """The PAN index of a row of the card look-up."""
+    return str(row[_pan_index_position()])
+
+
 def card_from_row(row: Sequence[Any] | None) -> tuple[Card | None, dt.datetime | None]:
     """The card (its cardholder attached) and the ePin block of a row of `card_lookup_sql()`."""
     if row is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from guichet.acs import services
 from guichet.acs.models import AcsMessage, AcsTransaction
 from guichet.acs.rules import Decision
 from guichet.audit.models import AuditEvent
+from guichet.cards.services import pan_index
 from tests.acs.support import ACS_TRANS_ID, VISA_PAN, areq_220, enrolled_holder
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -56,6 +58,16 @@ class Harness:
         self.loop.run_until_complete(self.lifespan)
         self.loop.close()
 
+    def together(self, bodies: list[bytes]) -> list[Exchange]:
+        """POST /3ds/areq for each body, all at once (as a DS's connections do)."""
+
+        async def every() -> list[Exchange]:
+            return list(
+                await asyncio.gather(*(self._exchange("POST", "/3ds/areq", body, {}, 0) for body in bodies))
+            )
+
+        return self.loop.run_until_complete(every())
+
     def request(
         self,
         method: str,
@@ -65,8 +77,13 @@ class Harness:
         headers: dict[str, str] | None = None,
         chunk: int = 0,
     ) -> Exchange:
+        return self.loop.run_until_complete(self._exchange(method, path, body, headers or {}, chunk))
+
+    async def _exchange(
+        self, method: str, path: str, body: bytes, headers: dict[str, str], chunk: int
+    ) -> Exchange:
         sent = {"host": "testserver", "content-type": "application/json", "content-length": str(len(body))}
-        sent |= headers or {}
+        sent |= headers
         path, _, query = path.partition("?")
         scope = {
             "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
@@ -87,7 +104,7 @@ class Harness:
         async def send(message: Any) -> None:
             out.append(message)
 
-        self.loop.run_until_complete(self.app(scope, receive, send))
+        await self.app(scope, receive, send)
         start = out[0]
         assert start["type"] == "http.response.start"
         content = b"".join(m.get("body", b"") for m in out[1:])
@@ -297,3 +314,61 @@ def test_every_request_gets_one_access_log_line_without_its_query_string(harness
     assert lines[0].startswith('192.0.2.7 "GET /healthz" 200 ')
     assert lines[1].startswith('192.0.2.7 "POST /3ds/areq" 200 ')
     assert all(line.endswith("ms") and "secret" not in line for line in lines)
+
+
+def _postgresql_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the AReqs are grouped on PostgreSQL only (SQLite answers each in a thread)")
+
+
+def test_areqs_that_arrive_together_share_their_database_round_trips(harness, no_django, monkeypatch):
+    _postgresql_only()
+    pans = [enrolled_holder()[1] for _ in range(12)]
+    batches: list[int] = []
+    lookup = harness.app.areq.db.lookup
+    original = lookup._run
+
+    async def counting(indexes: list[str]) -> Any:
+        batches.append(len(indexes))
+        return await original(indexes)
+
+    monkeypatch.setattr(lookup, "_run", counting)
+    answers = harness.together(
+        [json.dumps(areq_220(acctNumber=pan, dsTransID=str(uuid.uuid4()))).encode() for pan in pans]
+    )
+
+    assert [(status, json.loads(content)["transStatus"]) for status, _, content in answers] == [
+        (200, "C")
+    ] * 12
+    assert sum(batches) == 12
+    assert len(batches) < 12  # grouped: the first alone, the others together
+    assert _stored() == (12, 24, 12)
+    assert set(AcsTransaction.objects.values_list("card__pan_index", flat=True)) == {
+        pan_index(p) for p in pans
+    }
+
+
+def test_a_row_that_fails_in_a_group_fails_only_its_own_areq(harness, no_django, monkeypatch):
+    _postgresql_only()
+    pans = [enrolled_holder()[1] for _ in range(6)]
+    bad = pans[3]
+    original = services.pg_store_statement
+
+    def one_too_long(record: AcsTransaction, messages: Any, audit: Any) -> Any:
+        if record.card is not None and record.card.pan_index == pan_index(bad):
+            record.ds_reference_number = "X" * 300  # longer than the column: this row cannot be stored
+        return original(record, messages, audit)
+
+    monkeypatch.setattr(services, "pg_store_statement", one_too_long)
+    answers = harness.together(
+        [json.dumps(areq_220(acctNumber=pan, dsTransID=str(uuid.uuid4()))).encode() for pan in pans]
+    )
+
+    kinds = [
+        json.loads(content).get("transStatus") or json.loads(content)["errorCode"]
+        for _, _, content in answers
+    ]
+    assert kinds == ["C", "C", "C", "403", "C", "C"]
+    assert _stored() == (5, 10, 6)
+    assert AuditEvent.objects.filter(event="acs:areq:answered").count() == 5
+    assert AuditEvent.objects.filter(event="acs:areq:refused").count() == 1
