@@ -87,7 +87,7 @@ def test_a_cancelled_caller_does_not_disturb_the_others():
         await asyncio.sleep(0)
         second.cancel()
         recorder.release.set()
-        return await asyncio.gather(first, second, third, return_exceptions=True)
+        return list(await asyncio.gather(first, second, third, return_exceptions=True))
 
     results = asyncio.run(scenario())
     assert results[0] == "aa"
