@@ -64,11 +64,10 @@ class Application:
     def __init__(self, *, threads: int = 8) -> None:
         self.threads = threads
         self.django = WSGIMiddleware(django_application, workers=threads)  # type: ignore[arg-type]
-        # The DS's AReq on the event loop needs asynchronous connections: PostgreSQL's. On SQLite the
-        # endpoint runs the synchronous service in a thread (its connections are per thread).
+        # The DS's AReq on the event loop uses asynchronous connections on PostgreSQL; on SQLite its
+        # database steps run in these threads (SQLite's connections are per thread).
         self.db = AsyncDatabase(size=threads) if connection.vendor == "postgresql" else None
-        areq_db = AreqDatabase(self.db) if self.db is not None else None
-        self.areq = AreqEndpoint(db=areq_db, offload=self.offload)
+        self.areq = AreqEndpoint(db=AreqDatabase(db=self.db, offload=self.offload), offload=self.offload)
 
     async def offload(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in one of the threads that run Django, awaited."""

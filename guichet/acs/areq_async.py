@@ -1,4 +1,4 @@
-"""The DS's AReq answered on a worker's event loop, for PostgreSQL (see guichet.acs.endpoint).
+"""The DS's AReq answered on a worker's event loop (see guichet.acs.endpoint).
 
 The same steps as `services.acs_areq_answer`, with the same SQL, rows and answer: parse, look the card
 up, decide, build the ARes and its rows, store them. Only the I/O differs: it goes through
@@ -26,20 +26,29 @@ from guichet.core.asyncdb import AsyncDatabase, Batcher
 
 Offload = Callable[..., Awaitable[Any]]  # offload(fn, *args): fn(*args) in a thread, awaited
 Row = Sequence[Any]
-Statement = tuple[str, list[Any]]
 
 
 class AreqDatabase:
-    """The AReq's two database steps, batched across the requests of one event loop."""
+    """The AReq's two database steps, grouped across the requests of one event loop.
 
-    def __init__(self, db: AsyncDatabase, *, max_batch: int = 32) -> None:
+    PostgreSQL: through `db`, asynchronous connections, on the loop. SQLite (`db` None): the same
+    groups through Django's connection in a thread (`offload`): one transaction, so one WAL sync, for
+    the AReqs that arrived together.
+    """
+
+    def __init__(self, *, db: AsyncDatabase | None, offload: Offload, max_batch: int = 32) -> None:
         self.db = db
+        self.offload = offload
+        # One run at a time: the AReqs that arrive meanwhile make the next group.
         self.lookup: Batcher[str, Row | None] = Batcher(self._lookups, max_batch=max_batch, parallel=1)
-        self.store: Batcher[Statement, None] = Batcher(self._stores, max_batch=max_batch, parallel=1)
+        self.store: Batcher[services.Built, None] = Batcher(self._stores, max_batch=max_batch, parallel=1)
 
-    async def _lookups(self, indexes: list[str]) -> list[Row | None]:
-        """One query for the cards of several AReqs; retried once on a fresh connection, since a
-        pooled one may have been cut (a database restart) and a read can be repeated."""
+    async def _lookups(self, indexes: list[str]) -> Sequence[Row | None]:
+        """One query for the cards of several AReqs; on PostgreSQL retried once on a fresh connection,
+        since a pooled one may have been cut (a database restart) and a read can be repeated."""
+        if self.db is None:
+            rows: list[Row | None] = await self.offload(services.card_lookup_many, indexes)
+            return rows
         sql = services.card_lookup_many_sql()
         for attempt in (1, 2):
             try:
@@ -52,9 +61,13 @@ class AreqDatabase:
                     raise
         raise AssertionError("unreachable")
 
-    async def _stores(self, statements: list[Statement]) -> list[BaseException | None]:
+    async def _stores(self, built: list[services.Built]) -> Sequence[BaseException | None]:
         """The rows of several AReqs in one transaction; if it fails, each on its own, so that one
         bad row (a card deleted meanwhile) fails only its own AReq."""
+        if self.db is None:
+            results: list[BaseException | None] = await self.offload(services.areq_store_many, built)
+            return results
+        statements = [services.pg_store_statement(one.record, one.messages, one.audit) for one in built]
         async with self.db.connection() as connection:
             try:
                 if len(statements) == 1 or len({sql for sql, _ in statements}) > 1:
@@ -63,16 +76,16 @@ class AreqDatabase:
                     await cursor.executemany(statements[0][0], [params for _, params in statements])
                 return [None] * len(statements)
             except (_OneByOne, psycopg.errors.IntegrityError, psycopg.errors.DataError):
-                results: list[BaseException | None] = []
+                outcomes: list[BaseException | None] = []
                 for sql, params in statements:
                     try:
                         await connection.execute(sql, params, prepare=True)
-                        results.append(None)
+                        outcomes.append(None)
                     except psycopg.Error as exc:
                         if connection.broken:
                             raise
-                        results.append(exc)
-                return results
+                        outcomes.append(exc)
+                return outcomes
 
 
 class _OneByOne(Exception):
@@ -107,7 +120,7 @@ async def _answer(
     else:
         chosen = await offload(_decide, context)
     built = services.areq_build(areq, acs_trans_id, ip, context, chosen)
-    await db.store(services.pg_store_statement(built.record, built.messages, built.audit))
+    await db.store(built)
     services.areq_broken_log(built)
     return built.wire
 

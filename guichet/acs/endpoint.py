@@ -2,10 +2,10 @@
 
 The DS's AReq is the ACS's hot path (issue 3 asks 1,000 a second on two cores). Through Django each
 one costs the handler, ten middleware and a thread; here the endpoint reads the body, answers with
-`areq_async` (PostgreSQL) or with the synchronous service in a thread (SQLite, whose connections are
-per thread), and sends the JSON with the headers Django's middleware gives this answer: they are
-computed once at start-up by running the middleware that acts on it around a JSON response (a test
-compares them with the full stack's, request by request).
+`areq_async` (whose database steps are grouped across concurrent AReqs) and sends the JSON with the
+headers Django's middleware gives this answer: they are computed once at start-up by running the
+middleware that acts on it around a JSON response (a test compares them with the full stack's,
+request by request).
 
 A request this endpoint would not answer exactly as Django does goes to Django instead: a Host
 outside ALLOWED_HOSTS (Django's 400), a cookie (it could choose the Content-Language), settings that
@@ -29,7 +29,6 @@ from django.utils.module_loading import import_string
 
 from guichet.acs.areq_async import AreqDatabase, Offload, acs_areq_answer_async
 from guichet.acs.messages.validation import MAX_AREQ_BYTES
-from guichet.acs.services import acs_areq_answer
 
 AREQ_PATH = "/3ds/areq"
 # The middleware (in settings.MIDDLEWARE order) that set headers on this JSON answer. The others do
@@ -82,8 +81,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class AreqEndpoint:
     """The ASGI endpoint; `takes(scope)` says whether a request is one it answers."""
 
-    def __init__(self, *, db: AreqDatabase | None, offload: Offload) -> None:
-        self.db = db  # None: the synchronous service, in a thread
+    def __init__(self, *, db: AreqDatabase, offload: Offload) -> None:
+        self.db = db
         self.offload = offload
         self._usable = not settings.PREPEND_WWW and not settings.DISALLOWED_USER_AGENTS
 
@@ -127,10 +126,7 @@ class AreqEndpoint:
         raw, whole = await _body(receive, MAX_AREQ_BYTES + 1)
         client = scope.get("client")
         ip = str(client[0])[:45] if client else ""
-        if self.db is not None:
-            answer = await acs_areq_answer_async(raw=raw, ip=ip, db=self.db, offload=self.offload)
-        else:
-            answer = await self.offload(functools.partial(acs_areq_answer, raw=raw, ip=ip))
+        answer = await acs_areq_answer_async(raw=raw, ip=ip, db=self.db, offload=self.offload)
         body = json.dumps(answer, cls=DjangoJSONEncoder).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         headers += self._headers[self._secure(scope)] or []

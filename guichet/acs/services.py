@@ -278,6 +278,25 @@ def card_row_key(row: Sequence[Any]) -> str:
     return str(row[_pan_index_position()])
 
 
+def card_lookup_many(indexes: list[str]) -> list[Sequence[Any] | None]:
+    """The rows of `card_lookup_many_sql()` for these PAN indexes, in their order (None: no card)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(card_lookup_many_sql(), [list(set(indexes))])
+        else:  # no arrays: one query per distinct index, same rows
+            rows = []
+            for index in set(indexes):
+                cursor.execute(card_lookup_sql(), [index])
+                rows += cursor.fetchall()
+            return _in_order(rows, indexes)
+        return _in_order(cursor.fetchall(), indexes)
+
+
+def _in_order(rows: Sequence[Sequence[Any]], indexes: list[str]) -> list[Sequence[Any] | None]:
+    found = {card_row_key(row): row for row in rows}
+    return [found.get(index) for index in indexes]
+
+
 def card_from_row(row: Sequence[Any] | None) -> tuple[Card | None, dt.datetime | None]:
     """The card (its cardholder attached) and the ePin block of a row of `card_lookup_sql()`."""
     if row is None:
@@ -362,6 +381,27 @@ def _areq_store(record: AcsTransaction, messages: list[dict[str, Any]], audit: d
         for model, rows in tables:
             values: list[Any] = []
             cursor.execute(f"INSERT INTO {_insert_values(model, rows, values)}", values)
+
+
+def areq_store_many(built: Sequence[Built]) -> list[BaseException | None]:
+    """Store several AReqs' rows in one transaction (one commit); if that fails, each on its own,
+    so that one bad row fails only its own AReq. Per AReq: None when stored, else the error."""
+    try:
+        with transaction.atomic():
+            for one in built:
+                _areq_store(one.record, one.messages, one.audit)
+        return [None] * len(built)
+    except DatabaseError:
+        if len(built) == 1:
+            raise
+    results: list[BaseException | None] = []
+    for one in built:
+        try:
+            _areq_store(one.record, one.messages, one.audit)
+            results.append(None)
+        except DatabaseError as exc:
+            results.append(exc)
+    return results
 
 
 def pg_store_statement(
