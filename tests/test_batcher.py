@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
 from guichet.core.asyncdb import Batcher
+
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: the browser tests leave an event loop in the main thread."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 class Recorder:
@@ -39,7 +49,7 @@ async def _gather(batcher: Batcher[str, str], recorder: Recorder, items: list[st
 def test_the_first_call_runs_alone_and_the_next_ones_together():
     recorder = Recorder()
     batcher: Batcher[str, str] = Batcher(recorder, max_batch=32, parallel=1)
-    results = asyncio.run(_gather(batcher, recorder, ["a", "b", "c", "d"]))
+    results = run_async(_gather(batcher, recorder, ["a", "b", "c", "d"]))
     assert results == ["aa", "bb", "cc", "dd"]
     assert recorder.batches == [["a"], ["b", "c", "d"]]
 
@@ -47,7 +57,7 @@ def test_the_first_call_runs_alone_and_the_next_ones_together():
 def test_a_batch_holds_at_most_max_batch_items():
     recorder = Recorder()
     batcher: Batcher[str, str] = Batcher(recorder, max_batch=2, parallel=1)
-    results = asyncio.run(_gather(batcher, recorder, ["a", "b", "c", "d", "e"]))
+    results = run_async(_gather(batcher, recorder, ["a", "b", "c", "d", "e"]))
     assert results == ["aa", "bb", "cc", "dd", "ee"]
     assert recorder.batches == [["a"], ["b", "c"], ["d", "e"]]
 
@@ -55,7 +65,7 @@ def test_a_batch_holds_at_most_max_batch_items():
 def test_an_item_s_own_failure_fails_only_that_item():
     recorder = Recorder()
     batcher: Batcher[str, str] = Batcher(recorder, parallel=1)
-    results = asyncio.run(_gather(batcher, recorder, ["a", "b", "bad", "d"]))
+    results = run_async(_gather(batcher, recorder, ["a", "b", "bad", "d"]))
     assert results[:2] == ["aa", "bb"]
     assert isinstance(results[2], ValueError)
     assert results[3] == "dd"
@@ -70,7 +80,7 @@ def test_a_run_that_raises_fails_every_item_of_its_batch_and_the_batcher_goes_on
         recorder.fail_all = False
         return failed, await batcher("e")
 
-    failed, later = asyncio.run(scenario())
+    failed, later = run_async(scenario())
     assert [type(r) for r in failed] == [ConnectionError] * 3
     assert later == "ee"
     assert recorder.batches[-1] == ["e"]
@@ -89,7 +99,7 @@ def test_a_cancelled_caller_does_not_disturb_the_others():
         recorder.release.set()
         return list(await asyncio.gather(first, second, third, return_exceptions=True))
 
-    results = asyncio.run(scenario())
+    results = run_async(scenario())
     assert results[0] == "aa"
     assert isinstance(results[1], asyncio.CancelledError)
     assert results[2] == "cc"
@@ -107,5 +117,5 @@ def test_without_contention_every_call_runs_at_once(parallel):
         batcher: Batcher[str, str] = Batcher(run, parallel=parallel)
         return [await batcher(item) for item in "xyz"]
 
-    assert asyncio.run(scenario()) == ["x", "y", "z"]
+    assert run_async(scenario()) == ["x", "y", "z"]
     assert batches == [["x"], ["y"], ["z"]]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import psycopg
 import pytest
@@ -28,17 +29,24 @@ from tests.acs.support import ACS_TRANS_ID, VISA_PAN, areq_220, enrolled_holder
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Exchange = tuple[int, dict[str, str], bytes]
+T = TypeVar("T")
 
 
 class Harness:
     """An `asgi.Application` started through its lifespan; `request()` plays one HTTP exchange."""
 
     def __init__(self) -> None:
+        # The loop runs in a thread of its own: the browser tests leave one in the main thread.
         self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
         self.app = asgi.Application(threads=2)
         self.to_app: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.lifespan = self.loop.create_task(self._lifespan())
-        self.loop.run_until_complete(self._startup())
+        self.lifespan = asyncio.run_coroutine_threadsafe(self._lifespan(), self.loop)
+        self.run(self._startup())
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=60)
 
     async def _lifespan(self) -> None:
         async def receive() -> dict[str, Any]:
@@ -54,8 +62,10 @@ class Harness:
         await asyncio.sleep(0.05)
 
     def close(self) -> None:
-        self.to_app.put_nowait({"type": "lifespan.shutdown"})
-        self.loop.run_until_complete(self.lifespan)
+        self.loop.call_soon_threadsafe(self.to_app.put_nowait, {"type": "lifespan.shutdown"})
+        self.lifespan.result(timeout=60)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
         self.loop.close()
 
     def together(self, bodies: list[bytes]) -> list[Exchange]:
@@ -66,7 +76,7 @@ class Harness:
                 await asyncio.gather(*(self._exchange("POST", "/3ds/areq", body, {}, 0) for body in bodies))
             )
 
-        return self.loop.run_until_complete(every())
+        return self.run(every())
 
     def request(
         self,
@@ -77,7 +87,7 @@ class Harness:
         headers: dict[str, str] | None = None,
         chunk: int = 0,
     ) -> Exchange:
-        return self.loop.run_until_complete(self._exchange(method, path, body, headers or {}, chunk))
+        return self.run(self._exchange(method, path, body, headers or {}, chunk))
 
     async def _exchange(
         self, method: str, path: str, body: bytes, headers: dict[str, str], chunk: int
