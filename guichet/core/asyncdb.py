@@ -5,6 +5,9 @@ thread for each query. This is a small pool of psycopg asynchronous connections 
 parameters Django computes from DATABASES (same server, same adapters, same time zone), in autocommit:
 each statement is its own transaction. Statements are prepared on the server at first use (Django's
 own connections use client-side binding, planned at every execution).
+
+`Batcher` groups the calls that arrive while one is being served, so that concurrent requests share
+one round trip and one commit.
 """
 
 from __future__ import annotations
