@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from typing import Any, Literal
 
@@ -24,7 +23,7 @@ from guichet.acs.messages.fields import (
     Uuid,
     WireModel,
 )
-from guichet.acs.messages.validation import areq_erro, nul_elements
+from guichet.acs.messages.validation import Refused, areq_erro, json_load
 
 # A browser CReq is about 200 bytes; anything far larger is not one.
 MAX_CREQ_CHARS = 16 * 1024
@@ -44,14 +43,6 @@ class CReq(WireModel):
     messageExtension: MessageExtensions | None = None
 
 
-class _Refused(Exception):
-    def __init__(self, code: str, detail: str, data: Any = None) -> None:
-        super().__init__(code, detail)
-        self.code = code
-        self.detail = detail
-        self.data = data  # the parsed message when there is one, to echo its ids in the Erro
-
-
 def b64url_decode(text: str) -> bytes:
     """Base64url with or without its '=' padding (notes §3.2: receivers accept both)."""
     if not _BASE64URL.fullmatch(text):
@@ -67,65 +58,44 @@ def b64url_encode(data: bytes) -> str:
 
 def _load(field: str) -> tuple[Any, list[str]]:
     if len(field) > MAX_CREQ_CHARS:
-        raise _Refused("101", f"creq exceeds {MAX_CREQ_CHARS} characters")
+        raise Refused("101", f"creq exceeds {MAX_CREQ_CHARS} characters")
     try:
         raw = b64url_decode(field.strip())
     except (ValueError, binascii.Error) as exc:
-        raise _Refused("101", "creq is not base64url") from exc
-    duplicates: list[str] = []
-
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in obj and key not in duplicates:
-                duplicates.append(key)
-            obj[key] = value
-        return obj
-
-    def no_constants(name: str) -> Any:
-        raise ValueError(f"{name} is not JSON")
-
-    try:
-        text = raw.decode("utf-8")
-        data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=no_constants)
-    except (ValueError, RecursionError) as exc:
-        raise _Refused("101", "creq is not JSON") from exc
-    nul = nul_elements(text, data)
-    if nul:
-        raise _Refused("203", ",".join(dict.fromkeys(nul)), data)
-    return data, duplicates
+        raise Refused("101", "creq is not base64url") from exc
+    return json_load(raw, not_json="creq is not JSON")
 
 
 def _validate(data: Any, duplicates: list[str]) -> CReq:
     if not isinstance(data, dict):
-        raise _Refused("101", "creq is not a JSON object")
+        raise Refused("101", "creq is not a JSON object")
     if data.get("messageType") != "CReq":
-        raise _Refused("101", "messageType")
+        raise Refused("101", "messageType")
     if "messageVersion" not in data:
-        raise _Refused("201", "messageVersion")
+        raise Refused("201", "messageVersion")
     if not isinstance(data["messageVersion"], str):
-        raise _Refused("203", "messageVersion")
+        raise Refused("203", "messageVersion")
     if data["messageVersion"] not in SUPPORTED_VERSIONS:
-        raise _Refused("102", "messageVersion")
+        raise Refused("102", "messageVersion")
     if duplicates:
-        raise _Refused("204", ",".join(duplicates))
+        raise Refused("204", ",".join(duplicates))
     nulls = [key for key, value in data.items() if value is None]
     if nulls:
-        raise _Refused("203", ",".join(nulls))
+        raise Refused("203", ",".join(nulls))
     required = [name for name, field in CReq.model_fields.items() if field.is_required()]
     missing = [name for name in required if name not in data]
     if missing:
-        raise _Refused("201", ",".join(missing))
+        raise Refused("201", ",".join(missing))
     try:
         creq = CReq.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         names = dict.fromkeys(".".join(str(p) for p in e["loc"]) for e in errors)
         code = "201" if any(e["type"] == "missing" for e in errors) else "203"
-        raise _Refused(code, ",".join(names)) from exc
+        raise Refused(code, ",".join(names)) from exc
     critical = [ext.id for ext in creq.messageExtension or () if ext.criticalityIndicator]
     if critical:  # no message extension is recognised by this ACS
-        raise _Refused("202", ",".join(critical))
+        raise Refused("202", ",".join(critical))
     return creq
 
 
@@ -150,7 +120,7 @@ def parse_creq(field: str) -> tuple[CReq | Erro, Any]:
     try:
         data, duplicates = _load(field)
         return _validate(data, duplicates), data
-    except _Refused as refused:
+    except Refused as refused:
         data = data if data is not None else refused.data
         return creq_erro(code=refused.code, detail=refused.detail, data=data), data
     except Exception:  # a bug here must still give the requestor an Erro, not a 5xx

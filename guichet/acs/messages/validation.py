@@ -47,7 +47,9 @@ FIELD_ORDER = {name: i for i, name in enumerate(AReq.model_fields)}
 ALWAYS_REQUIRED = tuple(name for name, field in AReq.model_fields.items() if field.is_required())
 
 
-class _Refused(Exception):
+class Refused(Exception):
+    """A message refused with an Erro: its errorCode, errorDetail and the parsed message if any."""
+
     def __init__(self, code: str, detail: str, data: Any = None) -> None:
         super().__init__(code, detail)
         self.code = code
@@ -59,7 +61,9 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _load(raw: bytes) -> tuple[Any, list[str]]:
+def json_load(raw: bytes, *, not_json: str) -> tuple[Any, list[str]]:
+    """A message's JSON and the names of the keys it repeats (the DS's and the browser's messages
+    must not). Raises Refused: 101 with `not_json` as detail, or 203 for elements holding U+0000."""
     duplicates: list[str] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -70,17 +74,21 @@ def _load(raw: bytes) -> tuple[Any, list[str]]:
             obj[key] = value
         return obj
 
-    if len(raw) > MAX_AREQ_BYTES:
-        raise _Refused("101", f"message exceeds {MAX_AREQ_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
         data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise _Refused("101", "message is not valid JSON") from exc
+        raise Refused("101", not_json) from exc
     nul = nul_elements(text, data)
     if nul:
-        raise _Refused("203", _names(nul), data)
+        raise Refused("203", _names(nul), data)
     return data, duplicates
+
+
+def _load(raw: bytes) -> tuple[Any, list[str]]:
+    if len(raw) > MAX_AREQ_BYTES:
+        raise Refused("101", f"message exceeds {MAX_AREQ_BYTES} bytes")
+    return json_load(raw, not_json="message is not valid JSON")
 
 
 def _has_nul(value: Any) -> bool:
@@ -190,41 +198,41 @@ def _format_errors(areq: AReq) -> list[str]:
 
 def _validate(data: Any, duplicates: list[str]) -> AReq:
     if not isinstance(data, dict):
-        raise _Refused("101", "message is not a JSON object")
+        raise Refused("101", "message is not a JSON object")
     if data.get("messageType") != "AReq":
-        raise _Refused("101", "messageType")
+        raise Refused("101", "messageType")
     if "messageVersion" not in data:
-        raise _Refused("201", "messageVersion")
+        raise Refused("201", "messageVersion")
     version = data["messageVersion"]
     if not isinstance(version, str):
-        raise _Refused("203", "messageVersion")
+        raise Refused("203", "messageVersion")
     if version not in SUPPORTED_VERSIONS:
-        raise _Refused("102", "messageVersion")
+        raise Refused("102", "messageVersion")
     if duplicates:
-        raise _Refused("204", _names(duplicates))
+        raise Refused("204", _names(duplicates))
     nulls = [key for key, value in data.items() if value is None]
     if nulls:  # an element is either omitted or carries a value
-        raise _Refused("203", _names(nulls))
+        raise Refused("203", _names(nulls))
     missing = [name for name in _required(data, version) if name not in data]
     if missing:
-        raise _Refused("201", _names(missing))
+        raise Refused("201", _names(missing))
     try:
         areq = AReq.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         nested_missing = [_loc(e["loc"]) for e in errors if e["type"] == "missing"]
         if nested_missing:
-            raise _Refused("201", _names(nested_missing)) from exc
-        raise _Refused("203", _names(_loc(e["loc"]) for e in errors)) from exc
+            raise Refused("201", _names(nested_missing)) from exc
+        raise Refused("203", _names(_loc(e["loc"]) for e in errors)) from exc
     bad = _format_errors(areq)
     if bad:
-        raise _Refused("203", _names(bad))
+        raise Refused("203", _names(bad))
     iso = [name for name in ISO_ELEMENTS if getattr(areq, name) in EXCLUDED_ISO_CODES]
     if iso:
-        raise _Refused("304", _names(iso))
+        raise Refused("304", _names(iso))
     critical = [ext.id for ext in areq.messageExtension or () if ext.criticalityIndicator]
     if critical:  # this ACS recognises no message extension
-        raise _Refused("202", _names(critical))
+        raise Refused("202", _names(critical))
     return areq
 
 
@@ -262,7 +270,7 @@ def parse_areq(raw: bytes, *, acs_trans_id: str | None = None) -> AReq | Erro:
     try:
         data, duplicates = _load(raw)
         return _validate(data, duplicates)
-    except _Refused as refused:
+    except Refused as refused:
         data = data if data is not None else refused.data
         return areq_erro(code=refused.code, detail=refused.detail, data=data, acs_trans_id=acs_trans_id)
     except Exception:  # a bug here must still answer the DS with an Erro, not a 5xx
