@@ -67,7 +67,7 @@ class Application:
         # The DS's AReq on the event loop uses asynchronous connections on PostgreSQL; on SQLite its
         # database steps run in these threads (SQLite's connections are per thread).
         self.db = AsyncDatabase(size=threads) if connection.vendor == "postgresql" else None
-        self.areq = AreqEndpoint(db=AreqDatabase(db=self.db, offload=self.offload), offload=self.offload)
+        self.areq = AreqEndpoint(db=AreqDatabase(db=self.db, offload=self.offload))
 
     async def offload(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in one of the threads that run Django, awaited."""

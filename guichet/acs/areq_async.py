@@ -6,7 +6,7 @@ up, decide, build the ARes and its rows, store them. Only the I/O differs: it go
 same time (one query for their cards, one transaction for their rows: under load this halves the
 CPU the database work costs on both sides). An ARes is still sent only once its rows are committed.
 What needs Django's synchronous connection, auditing a refused AReq, and an issuer's own rules (they
-may query the database through the ORM) runs in a thread through `offload`.
+may query the database through the ORM) runs in a thread through `AreqDatabase.offload`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from django.conf import settings
 
 from guichet.acs import services
 from guichet.acs.messages import AReq, Erro, parse_areq
-from guichet.acs.rules import BUILTIN, Decision, RuleContext, decide, rules_load
+from guichet.acs.rules import BUILTIN, decide, rules_load
 from guichet.cards.services import pan_index
 from guichet.core import clock
 from guichet.core.asyncdb import AsyncDatabase, Batcher
@@ -49,17 +49,17 @@ class AreqDatabase:
         if self.db is None:
             rows: list[Row | None] = await self.offload(services.card_lookup_many, indexes)
             return rows
-        sql = services.card_lookup_many_sql()
-        for attempt in (1, 2):
-            try:
-                async with self.db.connection() as connection:
-                    cursor = await connection.execute(sql, [list(set(indexes))], prepare=True)
-                    found = {services.card_row_key(row): row for row in await cursor.fetchall()}
-                return [found.get(index) for index in indexes]
-            except psycopg.OperationalError:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return await self._pg_lookups(self.db, indexes)
+        except psycopg.OperationalError:
+            return await self._pg_lookups(self.db, indexes)
+
+    @staticmethod
+    async def _pg_lookups(db: AsyncDatabase, indexes: list[str]) -> list[Row | None]:
+        async with db.connection() as connection:
+            sql = services.card_lookup_many_sql()
+            cursor = await connection.execute(sql, [list(set(indexes))], prepare=True)
+            return services.card_rows_in_order(await cursor.fetchall(), indexes)
 
     async def _stores(self, built: list[services.Built]) -> Sequence[BaseException | None]:
         """The rows of several AReqs in one transaction; if it fails, each on its own, so that one
@@ -69,66 +69,54 @@ class AreqDatabase:
             return results
         statements = [services.pg_store_statement(one.record, one.messages, one.audit) for one in built]
         async with self.db.connection() as connection:
-            try:
-                if len(statements) == 1 or len({sql for sql, _ in statements}) > 1:
-                    raise _OneByOne
-                async with connection.transaction(), connection.cursor() as cursor:
-                    await cursor.executemany(statements[0][0], [params for _, params in statements])
-                return [None] * len(statements)
-            except (_OneByOne, psycopg.errors.IntegrityError, psycopg.errors.DataError):
-                outcomes: list[BaseException | None] = []
-                for sql, params in statements:
-                    try:
-                        await connection.execute(sql, params, prepare=True)
-                        outcomes.append(None)
-                    except psycopg.Error as exc:
-                        if connection.broken:
-                            raise
-                        outcomes.append(exc)
-                return outcomes
+            if len(statements) > 1 and len({sql for sql, _ in statements}) == 1:
+                try:
+                    async with connection.transaction(), connection.cursor() as cursor:
+                        await cursor.executemany(statements[0][0], [params for _, params in statements])
+                    return [None] * len(statements)
+                except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
+                    pass  # one row cannot be stored: each on its own below
+            outcomes: list[BaseException | None] = []
+            for sql, params in statements:
+                try:
+                    await connection.execute(sql, params, prepare=True)
+                    outcomes.append(None)
+                except psycopg.Error as exc:
+                    if connection.broken:
+                        raise
+                    outcomes.append(exc)
+            return outcomes
 
 
-class _OneByOne(Exception):
-    """Store the statements one at a time."""
-
-
-async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase, offload: Offload) -> dict[str, Any]:
+async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dict[str, Any]:
     """The ARes or Erro (as JSON) for an AReq body. Never raises: a failure is an Erro 403/404."""
     acs_trans_id = services.new_acs_trans_id()
     parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
-        answer: dict[str, Any] = await offload(services.areq_refused, parsed, ip)
+        answer: dict[str, Any] = await db.offload(services.areq_refused, parsed, ip)
         return answer
     try:
-        return await _answer(parsed, acs_trans_id, ip, db, offload)
+        return await _answer(parsed, acs_trans_id, ip, db)
     except Exception as exc:  # the DS gets an Erro, the failure goes to the log
         erro = services.areq_failure(parsed, acs_trans_id, exc)
-    refused: dict[str, Any] = await offload(services.areq_refused, erro, ip)
+    refused: dict[str, Any] = await db.offload(services.areq_refused, erro, ip)
     return refused
 
 
-async def _answer(
-    areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase, offload: Offload
-) -> dict[str, Any]:
+async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> dict[str, Any]:
     config = settings.GUICHET
     now = clock.now()
     pan = areq.acctNumber
     row = await db.lookup(pan_index(pan)) if services.in_card_ranges(pan, config.acs.card_ranges) else None
     context = services.areq_context(areq, *services.card_from_row(row), now=now)
-    if _builtin_rules_only():
-        chosen = decide(context, rules_load(config.acs.rules))
+    rules = rules_load(config.acs.rules)
+    # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
+    # may query the database through the ORM: in a thread.
+    if all(name in BUILTIN for name, _ in config.acs.rules):
+        chosen = decide(context, rules)
     else:
-        chosen = await offload(_decide, context)
+        chosen = await db.offload(decide, context, rules)
     built = services.areq_build(areq, acs_trans_id, ip, context, chosen)
     await db.store(built)
     services.areq_broken_log(built)
     return built.wire
-
-
-def _builtin_rules_only() -> bool:
-    """Built-in rules only look at the AReq and the card: they can run on the event loop."""
-    return all(name in BUILTIN for name, _ in settings.GUICHET.acs.rules)
-
-
-def _decide(context: RuleContext) -> tuple[str, Decision, list[str]]:
-    return decide(context, rules_load(settings.GUICHET.acs.rules))

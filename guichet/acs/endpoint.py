@@ -27,7 +27,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
-from guichet.acs.areq_async import AreqDatabase, Offload, acs_areq_answer_async
+from guichet.acs.areq_async import AreqDatabase, acs_areq_answer_async
 from guichet.acs.messages.validation import MAX_AREQ_BYTES
 
 AREQ_PATH = "/3ds/areq"
@@ -81,9 +81,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 class AreqEndpoint:
     """The ASGI endpoint; `takes(scope)` says whether a request is one it answers."""
 
-    def __init__(self, *, db: AreqDatabase, offload: Offload) -> None:
+    def __init__(self, *, db: AreqDatabase) -> None:
         self.db = db
-        self.offload = offload
         self._usable = not settings.PREPEND_WWW and not settings.DISALLOWED_USER_AGENTS
 
     @functools.cached_property
@@ -126,7 +125,7 @@ class AreqEndpoint:
         raw, whole = await _body(receive, MAX_AREQ_BYTES + 1)
         client = scope.get("client")
         ip = str(client[0])[:45] if client else ""
-        answer = await acs_areq_answer_async(raw=raw, ip=ip, db=self.db, offload=self.offload)
+        answer = await acs_areq_answer_async(raw=raw, ip=ip, db=self.db)
         body = json.dumps(answer, cls=DjangoJSONEncoder).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         headers += self._headers[self._secure(scope)] or []

@@ -252,14 +252,13 @@ def _card_lookup(pan: str) -> tuple[Card | None, dt.datetime | None]:
 
     A plain cursor and the ORM's own converters: `Model.objects.raw()` costs several times the query.
     """
-    sql, _ = _lookup_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [pan_index(pan)])
+        cursor.execute(card_lookup_sql(), [pan_index(pan)])
         return card_from_row(cursor.fetchone())
 
 
 def card_lookup_sql() -> str:
-    """The card look-up of `_card_lookup` (one parameter: the PAN index), for `areq_async`."""
+    """The look-up of one card (one parameter: its PAN index)."""
     return _lookup_sql(connection.vendor)[0]
 
 
@@ -279,20 +278,19 @@ def card_row_key(row: Sequence[Any]) -> str:
 
 
 def card_lookup_many(indexes: list[str]) -> list[Sequence[Any] | None]:
-    """The rows of `card_lookup_many_sql()` for these PAN indexes, in their order (None: no card)."""
+    """The look-up rows for these PAN indexes, in their order (None: no card), through Django's
+    connection: one query per distinct index (SQLite has no arrays; PostgreSQL's event-loop path runs
+    `card_lookup_many_sql()` itself)."""
+    rows: list[Sequence[Any]] = []
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(card_lookup_many_sql(), [list(set(indexes))])
-        else:  # no arrays: one query per distinct index, same rows
-            rows = []
-            for index in set(indexes):
-                cursor.execute(card_lookup_sql(), [index])
-                rows += cursor.fetchall()
-            return _in_order(rows, indexes)
-        return _in_order(cursor.fetchall(), indexes)
+        for index in set(indexes):
+            cursor.execute(card_lookup_sql(), [index])
+            rows += cursor.fetchall()
+    return card_rows_in_order(rows, indexes)
 
 
-def _in_order(rows: Sequence[Sequence[Any]], indexes: list[str]) -> list[Sequence[Any] | None]:
+def card_rows_in_order(rows: Sequence[Sequence[Any]], indexes: list[str]) -> list[Sequence[Any] | None]:
+    """The look-up rows matched to the PAN indexes asked for, in their order (None: no card)."""
     found = {card_row_key(row): row for row in rows}
     return [found.get(index) for index in indexes]
 

@@ -7,6 +7,7 @@ database; committed data (transactional_db), since its connections are not the t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import threading
@@ -256,26 +257,30 @@ def test_a_database_failure_is_an_erro_403_and_no_5xx(harness, no_django, monkey
     ]
 
 
-def test_an_issuers_rule_runs_in_a_thread_and_may_use_the_orm(harness, no_django, monkeypatch):
+def test_an_issuers_rule_runs_in_a_thread_and_may_use_the_orm(harness, no_django, monkeypatch, settings):
     enrolled_holder(VISA_PAN)
     seen: list[int] = []
+    threads: list[threading.Thread] = []
 
     class CountingRule:
         name = "tests.counting"
 
         def decide(self, context: Any) -> Decision | None:
+            threads.append(threading.current_thread())
             seen.append(AcsTransaction.objects.count())  # the ORM: refused on an event loop
             return Decision("Y")
 
     for module in ("guichet.acs.areq_async", "guichet.acs.services"):
         monkeypatch.setattr(f"{module}.rules_load", lambda configured: (CountingRule(),))
-    monkeypatch.setattr("guichet.acs.areq_async._builtin_rules_only", lambda: False)
+    acs = dataclasses.replace(settings.GUICHET.acs, rules=(("tests.counting", ()),))  # not built in
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, acs=acs)
     status, _, content = harness.request(
         "POST", "/3ds/areq", json.dumps(areq_220(acctNumber=VISA_PAN)).encode()
     )
     answer = json.loads(content)
     assert (status, answer["transStatus"], len(answer["authenticationValue"])) == (200, "Y", 28)
     assert seen == [0]
+    assert threads != [harness.thread]  # (the tests allow the ORM anywhere: check the thread itself)
     assert AcsTransaction.objects.get().decided_by == "tests.counting"
 
 
