@@ -86,8 +86,6 @@ class Application:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                if self.db is not None:
-                    await self.db.open()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if self.db is not None:

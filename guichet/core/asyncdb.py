@@ -37,7 +37,8 @@ def _params(alias: str) -> dict[str, Any]:
 
 
 class AsyncDatabase:
-    """At most `size` asynchronous connections to the `alias` database, opened when first needed.
+    """At most `size` asynchronous connections to the `alias` database, opened when first needed
+    (so a database down at start-up is only an error for the requests that need it meanwhile).
 
     A connection comes back to the pool only when it is idle and healthy; a broken one (database
     restarted, statement failed mid-transfer) is closed and a new one is opened for the next user.
@@ -46,7 +47,6 @@ class AsyncDatabase:
     """
 
     def __init__(self, *, size: int, alias: str = "default") -> None:
-        self.alias = alias
         self.size = size
         self._params = _params(alias)
         self._time_zone = connections[alias].timezone_name
@@ -61,11 +61,6 @@ class AsyncDatabase:
         if self._time_zone and connection.info.parameter_status("TimeZone") != self._time_zone:
             await connection.execute("SELECT set_config('TimeZone', %s, false)", [self._time_zone])
         return connection
-
-    async def open(self) -> None:
-        """Nothing to do ahead: connections open on demand, so a database down at start-up is only
-        an error for the requests that need it meanwhile."""
-        self._closed = False
 
     async def close(self) -> None:
         self._closed = True
@@ -151,14 +146,13 @@ class Batcher(Generic[T, R]):
         self._max_batch = max_batch
         self._parallel = parallel
         self._queue: deque[tuple[T, asyncio.Future[R]]] = deque()
-        self._running = 0
+        self._running: set[asyncio.Task[None]] = set()  # referenced, or the loop may drop them
 
     async def __call__(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if self._running < self._parallel:
-            self._running += 1
-            asyncio.get_running_loop().create_task(self._drain())
+        if len(self._running) < self._parallel:
+            self._running.add(asyncio.get_running_loop().create_task(self._drain()))
         return await future
 
     async def _drain(self) -> None:
@@ -182,4 +176,6 @@ class Batcher(Generic[T, R]):
                     else:
                         future.set_result(result)
         finally:
-            self._running -= 1
+            # Here, not in a done callback: a call arriving between the last look at the queue and
+            # the callback would find this run still counted and wait for ever.
+            self._running.discard(asyncio.current_task())  # type: ignore[arg-type]
