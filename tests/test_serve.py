@@ -10,7 +10,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,8 @@ from typing import Any
 import pytest
 
 from tests.acs.support import areq_220
+from tests.support.servers import free_port
 from tests.test_cli import GOOD_FILE, KEYS, PAN_A, clean_environ, run_guichet
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _request(
@@ -52,7 +45,7 @@ def served(tmp_path: Path, outbound: Any) -> Iterator[tuple[int, subprocess.Pope
     cards.write_text(GOOD_FILE, encoding="utf-8")
     for args in (["migrate"], ["cards", "import", str(cards)]):
         assert run_guichet(tmp_path, *args, **env).returncode == 0
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
         [
             sys.executable,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,29 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from guichet.acs.messages import AReq, ARes, Erro, parse_areq
-
-VECTORS = Path(__file__).parent / "vectors"
-ACS_TRANS_ID = "0b3e5a8e-4f7c-4a55-9d0e-2f1c3b6a7d88"
-# The notes' AReq vectors are what a 3DS Server sends; the DS adds these before forwarding to the ACS.
-DS_FIELDS = {
-    "dsTransID": "d3e8aae9-b188-4305-9f4b-4db0baae1a00",
-    "dsReferenceNumber": "DSServerRef123456",
-    "dsURL": "https://ds.example.test/rreq",
-}
-
-
-def vector(name: str) -> dict[str, Any]:
-    return json.loads((VECTORS / f"{name}.json").read_text())
-
-
-def areq_220(**changes: Any) -> dict[str, Any]:
-    message = vector("visa-220-107-areq") | DS_FIELDS | changes
-    return {key: value for key, value in message.items() if value is not ...}
-
-
-def areq_210(**changes: Any) -> dict[str, Any]:
-    message = vector("mir-1-6-areq") | DS_FIELDS | changes
-    return {key: value for key, value in message.items() if value is not ...}
+from tests.acs.support import ACS_TRANS_ID, DS_FIELDS, VECTORS, areq_210, areq_220, vector
 
 
 def send(message: dict[str, Any]) -> AReq | Erro:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -31,16 +30,10 @@ from tests.acs.support import areq_220, enrolled_holder
 from tests.challenge.support import DirectoryServer, b64url, b64url_json
 from tests.support.factories import make_pan
 from tests.support.fixtures import sms_code
+from tests.support.servers import free_port
 from tests.test_delivery_worker_process import _test_database_url
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _post(url: str, body: bytes, content_type: str) -> str:
@@ -68,7 +61,7 @@ def servers(outbound: Any, transactional_db: None) -> Iterator[tuple[str, str]]:
     if connection.vendor != "postgresql":
         pytest.skip("needs GUICHET_TEST_DATABASE_URL=postgresql://...")
     smtp, sms = outbound
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     config = settings.GUICHET
     env = {
