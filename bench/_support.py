@@ -6,6 +6,7 @@ The benches talk to the server over loopback only, bound every wait, and stop wh
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import html
 import http.client
@@ -242,6 +243,7 @@ class CaseResult:
     server_ms: list[float] = field(default_factory=list)  # time inside the server, from its access log
 
     database_cpu_seconds: float | None = None  # PostgreSQL backends serving the server, when known
+    disk_stall_seconds: float | None = None  # see `disk_stalls`, when the bench watched for them
 
     @property
     def cpu_ms_per_request(self) -> float:
@@ -272,6 +274,9 @@ def table(rows: Sequence[CaseResult]) -> str:
     """A Markdown table, readable in a terminal and pasteable in bench/README.md."""
     head = ["database", "case", "requests", "failed", "req/s", "p50 ms", "p99 ms", "in server p50/p99 ms"]
     head += ["server CPU ms/req", "PostgreSQL CPU ms/req", "server peak RSS MiB"]
+    stalls = any(r.disk_stall_seconds is not None for r in rows)
+    if stalls:
+        head.append("disk stalls s")
     lines = [
         [
             r.database,
@@ -286,6 +291,7 @@ def table(rows: Sequence[CaseResult]) -> str:
             r.database_cpu_figure(),
             f"{r.peak_rss_kib / 1024:.0f}",
         ]
+        + ([f"{r.disk_stall_seconds:.2f}" if r.disk_stall_seconds is not None else "-"] if stalls else [])
         for r in rows
     ]
     widths = [max([len(h)] + [len(line[i]) for line in lines]) for i, h in enumerate(head)]
@@ -296,6 +302,39 @@ def table(rows: Sequence[CaseResult]) -> str:
     out = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out += [fmt(line) for line in lines]
     return "\n".join(out)
+
+
+def _cpu_times() -> list[int] | None:
+    """The machine's CPU time counters (user, nice, system, idle, iowait, ...), None off Linux."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            return [int(v) for v in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+
+
+async def disk_stalls(until: float, *, interval: float = 0.25, share: float = 0.25) -> float | None:
+    """Seconds, until `until` (time.perf_counter()), during which the machine waited for its disk.
+
+    Every `interval`, the share of all CPU time spent in iowait (a CPU idle while a process it ran
+    waits for the disk): an interval where it is `share` or more counts. On a shared virtual disk a
+    database's commit (an fsync of its log) sometimes takes hundreds of milliseconds; every answer
+    that waits for a commit waits with it, however little CPU the machine is using.
+    """
+    before = _cpu_times()
+    if before is None:
+        return None
+    stalled = 0.0
+    while time.perf_counter() < until:
+        await asyncio.sleep(interval)
+        now = _cpu_times()
+        if now is None:
+            return None
+        spent = [a - b for a, b in zip(now, before, strict=True)]
+        if sum(spent) and spent[4] / sum(spent) >= share:
+            stalled += interval
+        before = now
+    return stalled
 
 
 # --- the server --------------------------------------------------------------------------------

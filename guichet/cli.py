@@ -37,13 +37,12 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
     from django.conf import settings
     from gunicorn.app.base import BaseApplication
 
+    from guichet.core.serving import worker_ready
+
     inprocess = settings.GUICHET.delivery == "inprocess"
 
     def post_worker_init(worker: Any) -> None:
-        if inprocess:
-            from guichet.delivery.worker import DeliveryThread
-
-            DeliveryThread().start()
+        worker_ready(deliver=inprocess)
 
     class Server(BaseApplication):
         def load_config(self) -> None:

@@ -6,6 +6,7 @@ event loop, the pages through Django, one access-log line per request, a clean s
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import os
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from guichet.core.serving import worker_ready
+from guichet.delivery.worker import DeliveryThread
 from tests.acs.support import areq_220
 from tests.support.servers import free_port
 from tests.test_cli import GOOD_FILE, KEYS, PAN_A, clean_environ, run_guichet
@@ -116,3 +119,19 @@ def test_serve_answers_the_areq_and_the_pages_and_logs_each_request_once(served)
     assert PAN_A not in output
     assert "Traceback" not in output
     assert "Control socket" not in output  # gunicorn >= 25 would open one in $HOME
+
+
+def test_a_worker_freezes_what_it_has_loaded_and_starts_delivery_only_when_asked(monkeypatch):
+    started: list[DeliveryThread] = []
+    monkeypatch.setattr(DeliveryThread, "start", lambda self: started.append(self))
+    gc.unfreeze()
+    try:
+        worker_ready(deliver=False)
+        frozen = gc.get_freeze_count()
+        assert frozen > 10_000  # Django and the application: out of the collector's reach
+        assert started == []
+        worker_ready(deliver=True)
+        assert len(started) == 1
+    finally:
+        gc.unfreeze()
+    assert gc.get_freeze_count() == 0

@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from guichet.acs import services
 from guichet.acs.messages import AReq, Erro, parse_areq
@@ -39,6 +40,9 @@ class AreqDatabase:
     def __init__(self, *, db: AsyncDatabase | None, offload: Offload, max_batch: int = 32) -> None:
         self.db = db
         self.offload = offload
+        # Django's connection for its vendor and operations only (no I/O). Held here because on the
+        # event loop `django.db.connection` is per task: each AReq would build (and drop) a new one.
+        self.django = connections[DEFAULT_DB_ALIAS]
         # One run at a time: the AReqs that arrive meanwhile make the next group.
         self.lookup: Batcher[str, Row | None] = Batcher(self._lookups, max_batch=max_batch, parallel=1)
         self.store: Batcher[services.Built, None] = Batcher(self._stores, max_batch=max_batch, parallel=1)
@@ -54,38 +58,43 @@ class AreqDatabase:
         except psycopg.OperationalError:
             return await self._pg_lookups(self.db, indexes)
 
-    @staticmethod
-    async def _pg_lookups(db: AsyncDatabase, indexes: list[str]) -> list[Row | None]:
+    async def _pg_lookups(self, db: AsyncDatabase, indexes: list[str]) -> list[Row | None]:
         async with db.connection() as connection:
-            sql = services.card_lookup_many_sql()
+            sql = services.card_lookup_many_sql(self.django)
             cursor = await connection.execute(sql, [list(set(indexes))], prepare=True)
             return services.card_rows_in_order(await cursor.fetchall(), indexes)
 
     async def _stores(self, built: list[services.Built]) -> Sequence[BaseException | None]:
-        """The rows of several AReqs in one transaction; if it fails, each on its own, so that one
-        bad row (a card deleted meanwhile) fails only its own AReq."""
+        """The rows of several AReqs in one statement; if it fails, each on its own, so that one bad
+        row (a card deleted meanwhile) fails only its own AReq."""
         if self.db is None:
             results: list[BaseException | None] = await self.offload(services.areq_store_many, built)
             return results
-        statements = [services.pg_store_statement(one.record, one.messages, one.audit) for one in built]
         async with self.db.connection() as connection:
-            if len(statements) > 1 and len({sql for sql, _ in statements}) == 1:
-                try:
-                    async with connection.transaction(), connection.cursor() as cursor:
-                        await cursor.executemany(statements[0][0], [params for _, params in statements])
-                    return [None] * len(statements)
-                except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
-                    pass  # one row cannot be stored: each on its own below
+            # One statement, atomic by itself, for the whole group: one round trip.
+            try:
+                return await self._pg_store(connection, built)
+            except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+                if len(built) == 1:
+                    return [exc]
             outcomes: list[BaseException | None] = []
-            for sql, params in statements:
+            for one in built:  # one row cannot be stored: each AReq on its own
                 try:
-                    await connection.execute(sql, params, prepare=True)
-                    outcomes.append(None)
+                    outcomes += await self._pg_store(connection, [one])
                 except psycopg.Error as exc:
                     if connection.broken:
                         raise
                     outcomes.append(exc)
             return outcomes
+
+    @staticmethod
+    async def _pg_store(
+        connection: psycopg.AsyncConnection[Any], built: list[services.Built]
+    ) -> list[BaseException | None]:
+        sql, params = services.pg_store_statement(built, numbered=True)
+        async with psycopg.AsyncRawCursor(connection) as cursor:
+            await cursor.execute(sql, params, prepare=True)
+        return [None] * len(built)
 
 
 async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dict[str, Any]:
@@ -108,7 +117,7 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
     now = clock.now()
     pan = areq.acctNumber
     row = await db.lookup(pan_index(pan)) if services.in_card_ranges(pan, config.acs.card_ranges) else None
-    context = services.areq_context(areq, *services.card_from_row(row), now=now)
+    context = services.areq_context(areq, *services.card_from_row(row, db.django), now=now)
     rules = rules_load(config.acs.rules)
     # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
     # may query the database through the ORM: in a thread.

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.dateparse import parse_datetime
 
 from guichet.acs.authvalue import AvInputs, Decoded, Method, algorithm_for, scheme_of
@@ -262,9 +263,9 @@ def card_lookup_sql() -> str:
     return _lookup_sql(connection.vendor)[0]
 
 
-def card_lookup_many_sql() -> str:
+def card_lookup_many_sql(db: BaseDatabaseWrapper = connection) -> str:
     """The look-up of several cards at once (one parameter: a list of PAN indexes); see `card_row_key`."""
-    return _lookup_sql(connection.vendor)[0].replace(" = %s", " = ANY(%s)")
+    return _lookup_sql(db.vendor)[0].replace(" = %s", " = ANY(%s)")
 
 
 @functools.cache
@@ -295,22 +296,28 @@ def card_rows_in_order(rows: Sequence[Sequence[Any]], indexes: list[str]) -> lis
     return [found.get(index) for index in indexes]
 
 
-def card_from_row(row: Sequence[Any] | None) -> tuple[Card | None, dt.datetime | None]:
-    """The card (its cardholder attached) and the ePin block of a row of `card_lookup_sql()`."""
+def card_from_row(
+    row: Sequence[Any] | None, db: BaseDatabaseWrapper = connection
+) -> tuple[Card | None, dt.datetime | None]:
+    """The card (its cardholder attached) and the ePin block of a row of `card_lookup_sql()`.
+
+    `db`: the Django connection whose converters apply (only its vendor and operations are used).
+    Code on an event loop passes one it holds: there, each task would get a new `connection`.
+    """
     if row is None:
         return None, None
-    _, converters = _lookup_sql(connection.vendor)
+    _, converters = _lookup_sql(db.vendor)
     values = []
     for value, (_, found, expression) in zip(row, converters, strict=True):
         for convert in found:
-            value = convert(value, expression, connection)
+            value = convert(value, expression, db)
         values.append(value)
     count = len(Card._meta.concrete_fields)
     holder_count = len(Cardholder._meta.concrete_fields)
     names = [name for name, _, _ in converters]
-    card = Card.from_db(connection.alias, names[:count], values[:count])
+    card = Card.from_db(db.alias, names[:count], values[:count])
     holder = Cardholder.from_db(
-        connection.alias, names[count : count + holder_count], values[count : count + holder_count]
+        db.alias, names[count : count + holder_count], values[count : count + holder_count]
     )
     card.cardholder = holder
     return card, _aware(values[-1])
@@ -349,24 +356,26 @@ def _insert_plan(
     )
 
 
-def _insert_values(model: type[models.Model], rows: list[dict[str, Any]], params: list[Any]) -> str:
+def _insert_values(
+    model: type[models.Model], rows: list[dict[str, Any]], params: list[Any], vendor: str
+) -> str:
     """The `table (columns) VALUES (...), ...` of an INSERT of `rows` (by attname); appends to `params`."""
-    head, plan = _insert_plan(model, connection.vendor)
+    head, plan = _insert_plan(model, vendor)
     placeholders = "(" + ", ".join(["%s"] * len(plan)) + ")"
     for row in rows:
         params += [row[attname] if adapt is None else adapt(row[attname]) for attname, adapt in plan]
     return f"{head} {', '.join([placeholders] * len(rows))}"
 
 
-def _areq_store(record: AcsTransaction, messages: list[dict[str, Any]], audit: dict[str, Any]) -> None:
+def _areq_store(built: Built) -> None:
     """Insert the transaction, its AReq and ARes and the audit event, all or nothing.
 
     The ORM's four `save()`s cost about 2 ms of CPU; these are plain INSERTs of the same values, with
-    the same conversions. PostgreSQL gets them as one statement (data-modifying WITH clauses: one
-    round trip, atomic by itself, the foreign key being checked at commit); SQLite in one transaction.
+    the same conversions. PostgreSQL gets them as one statement (`pg_store_statement`); SQLite in
+    one transaction.
     """
     if connection.vendor == "postgresql":
-        sql, params = pg_store_statement(record, messages, audit)
+        sql, params = pg_store_statement([built])
         # Inside a caller's transaction, a savepoint as atomic() made: a failure leaves that one usable.
         with (
             transaction.atomic() if connection.in_atomic_block else nullcontext(),
@@ -375,10 +384,18 @@ def _areq_store(record: AcsTransaction, messages: list[dict[str, Any]], audit: d
             cursor.execute(sql, params)
         return
     with transaction.atomic(), connection.cursor() as cursor:
-        tables = ((AcsTransaction, [record.__dict__]), (AcsMessage, messages), (AuditEvent, [audit]))
-        for model, rows in tables:
+        for model, rows in _store_rows([built]):
             values: list[Any] = []
-            cursor.execute(f"INSERT INTO {_insert_values(model, rows, values)}", values)
+            cursor.execute(f"INSERT INTO {_insert_values(model, rows, values, connection.vendor)}", values)
+
+
+def _store_rows(built: Sequence[Built]) -> tuple[tuple[type[models.Model], list[dict[str, Any]]], ...]:
+    """The rows (by attname) that record these AReqs, per table."""
+    return (
+        (AcsTransaction, [one.record.__dict__ for one in built]),
+        (AcsMessage, [message for one in built for message in one.messages]),
+        (AuditEvent, [one.audit for one in built]),
+    )
 
 
 def areq_store_many(built: Sequence[Built]) -> list[BaseException | None]:
@@ -387,7 +404,7 @@ def areq_store_many(built: Sequence[Built]) -> list[BaseException | None]:
     try:
         with transaction.atomic():
             for one in built:
-                _areq_store(one.record, one.messages, one.audit)
+                _areq_store(one)
         return [None] * len(built)
     except DatabaseError:
         if len(built) == 1:
@@ -395,63 +412,44 @@ def areq_store_many(built: Sequence[Built]) -> list[BaseException | None]:
     results: list[BaseException | None] = []
     for one in built:
         try:
-            _areq_store(one.record, one.messages, one.audit)
+            _areq_store(one)
             results.append(None)
         except DatabaseError as exc:
             results.append(exc)
     return results
 
 
-def pg_store_statement(
-    record: AcsTransaction, messages: list[dict[str, Any]], audit: dict[str, Any]
-) -> tuple[str, list[Any]]:
-    """PostgreSQL's one statement for `_areq_store` and its parameters (also run by `areq_async`)."""
-    params: list[Any] = []
-    tx_insert = _insert_values(AcsTransaction, [record.__dict__], params)
-    for message in messages:
-        params.append(_json_adapter()(message["body"]))
-    audit_insert = _insert_values(AuditEvent, [audit], params)
-    kinds = tuple((str(m["kind"]), str(m["direction"])) for m in messages)  # enum values, no input
-    return _pg_store_sql(tx_insert, audit_insert, kinds), params
+def pg_store_statement(built: Sequence[Built], *, numbered: bool = False) -> tuple[str, list[Any]]:
+    """PostgreSQL's one statement that stores the rows of these AReqs, and its parameters.
 
-
-@functools.cache
-def _json_adapter() -> Adapter:
-    adapter = _adapter(AcsMessage._meta.get_field("body"))
-    if adapter is None:
-        raise TypeError("AcsMessage.body is not a JSONField")
-    return adapter
-
-
-def _column(model: type[models.Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    if not isinstance(field, models.Field) or not field.column:
-        raise TypeError(f"{model.__name__}.{name} is not a column")
-    return field.column
-
-
-@functools.cache
-def _pg_store_sql(tx_insert: str, audit_insert: str, kinds: tuple[tuple[str, str], ...]) -> str:
-    """The one statement: the messages take their transaction id and time from the inserted row.
-
-    Under 50 parameters psycopg caches the parsed statement (0.2 ms a call otherwise): the messages'
-    constant columns are literals (our own enum values) and only their bodies are parameters.
+    One INSERT per table in data-modifying WITH clauses: one round trip, atomic by itself (the
+    foreign keys are checked at its end). `numbered`: `$1, $2...` placeholders, for psycopg's raw
+    cursor, which sends them as they are; its usual `%s` are parsed again at each call for a
+    statement of more than 50 parameters (0.2 ms and more).
     """
-    quote = connection.ops.quote_name
-    message = AcsMessage._meta
-    pk, created = (_column(AcsTransaction, name) for name in ("acs_trans_id", "created_at"))
-    columns = ", ".join(
-        quote(_column(AcsMessage, name))
-        for name in ("transaction", "kind", "direction", "body", "created_at")
-    )
-    values = ", ".join(f"('{kind}', '{direction}', %s::jsonb)" for kind, direction in kinds)
-    return (
-        f"WITH t AS (INSERT INTO {tx_insert} RETURNING {quote(pk)}, {quote(created)}),"  # noqa: S608
-        f" m AS (INSERT INTO {quote(message.db_table)} ({columns})"
-        f" SELECT t.{quote(pk)}, v.kind, v.direction, v.body, t.{quote(created)}"
-        f" FROM t CROSS JOIN (VALUES {values}) AS v(kind, direction, body))"
-        f" INSERT INTO {audit_insert}"
-    )
+    params: list[Any] = []
+    tables = _store_rows(built)
+    for model, rows in tables:
+        _, plan = _insert_plan(model, "postgresql")
+        for row in rows:
+            params += [row[attname] if adapt is None else adapt(row[attname]) for attname, adapt in plan]
+    return _pg_store_sql(tuple((model, len(rows)) for model, rows in tables), numbered), params
+
+
+@functools.lru_cache(maxsize=256)  # one per group size
+def _pg_store_sql(shape: tuple[tuple[type[models.Model], int], ...], numbered: bool) -> str:
+    inserts = []
+    for model, count in shape:
+        head, plan = _insert_plan(model, "postgresql")
+        inserts.append(f"{head} {', '.join(['(' + ', '.join(['%s'] * len(plan)) + ')'] * count)}")
+    *first, last = inserts
+    sql = "WITH " + ", ".join(f"i{n} AS (INSERT INTO {one})" for n, one in enumerate(first))
+    sql += f" INSERT INTO {last}"
+    if not numbered:
+        return sql
+    # The statement's text is ours (identifiers from the models, no literal): every %s is a parameter.
+    pieces = sql.split("%s")
+    return "".join(f"{piece}${n}" for n, piece in enumerate(pieces[:-1], start=1)) + pieces[-1]
 
 
 def _purchase_date(value: str | None) -> dt.datetime | None:
@@ -500,7 +498,7 @@ def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
     context = areq_context(areq, *looked_up, now=now)
     chosen = decide(context, rules_load(settings.GUICHET.acs.rules))
     built = areq_build(areq, acs_trans_id, ip, context, chosen)
-    _areq_store(built.record, built.messages, built.audit)
+    _areq_store(built)
     areq_broken_log(built)
     return built.wire
 

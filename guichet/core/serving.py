@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any, ClassVar
 
 from uvicorn_worker import UvicornWorker
@@ -18,3 +19,19 @@ class Worker(UvicornWorker):
         # behind a proxy is Django's SECURE_PROXY_SSL_HEADER.
         "proxy_headers": False,
     }
+
+
+def worker_ready(*, deliver: bool) -> None:
+    """What a worker does once the application is loaded, before it takes requests.
+
+    What is loaded by then lives as long as the worker. Frozen, it is out of the garbage collector's
+    reach: a full collection no longer walks Django's hundreds of thousands of objects, 60 to 90 ms
+    during which that worker answers nobody (measured under the AReq bench: the p99's largest part).
+    `deliver`: also start the in-process delivery thread (GUICHET_DELIVERY=inprocess).
+    """
+    gc.collect()
+    gc.freeze()
+    if deliver:
+        from guichet.delivery.worker import DeliveryThread
+
+        DeliveryThread().start()

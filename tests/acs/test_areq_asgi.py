@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 from django.db import OperationalError, connection
+from django.db.utils import ConnectionHandler
 
 from guichet import asgi
 from guichet.acs import services
@@ -342,6 +343,21 @@ def test_areqs_that_arrive_together_share_their_database_round_trips(harness, no
         return await original(indexes)
 
     monkeypatch.setattr(lookup, "_run", counting)
+    stores: list[int] = []
+    statements: list[int] = []
+    store = harness.app.areq.db.store
+    original_store, original_statement = store._run, services.pg_store_statement
+
+    async def counting_stores(built: list[services.Built]) -> Any:
+        stores.append(len(built))
+        return await original_store(built)
+
+    def counting_statements(built: list[services.Built], **kwargs: Any) -> Any:
+        statements.append(len(built))
+        return original_statement(built, **kwargs)
+
+    monkeypatch.setattr(store, "_run", counting_stores)
+    monkeypatch.setattr(services, "pg_store_statement", counting_statements)
     answers = harness.together(
         [json.dumps(areq_220(acctNumber=pan, dsTransID=str(uuid.uuid4()))).encode() for pan in pans]
     )
@@ -351,6 +367,10 @@ def test_areqs_that_arrive_together_share_their_database_round_trips(harness, no
     ] * 12
     assert sum(batches) == 12
     assert len(batches) < 12  # grouped: the first alone, the others together
+    assert sum(stores) == 12
+    assert len(stores) < 12
+    if connection.vendor == "postgresql":
+        assert statements == stores  # each group's rows in one statement
     assert _stored() == (12, 24, 12)
     assert set(AcsTransaction.objects.values_list("card__pan_index", flat=True)) == {
         pan_index(p) for p in pans
@@ -364,10 +384,11 @@ def test_a_row_that_fails_in_a_group_fails_only_its_own_areq(harness, no_django,
     bad = pans[3]
     original = services.pg_store_statement
 
-    def one_too_long(record: AcsTransaction, messages: Any, audit: Any) -> Any:
-        if record.card is not None and record.card.pan_index == pan_index(bad):
-            record.ds_reference_number = "X" * 300  # longer than the column: this row cannot be stored
-        return original(record, messages, audit)
+    def one_too_long(built: list[services.Built], **kwargs: Any) -> Any:
+        for one in built:
+            if one.record.card is not None and one.record.card.pan_index == pan_index(bad):
+                one.record.ds_reference_number = "X" * 300  # longer than the column: cannot be stored
+        return original(built, **kwargs)
 
     monkeypatch.setattr(services, "pg_store_statement", one_too_long)
     answers = harness.together(
@@ -382,3 +403,29 @@ def test_a_row_that_fails_in_a_group_fails_only_its_own_areq(harness, no_django,
     assert _stored() == (5, 10, 6)
     assert AuditEvent.objects.filter(event="acs:areq:answered").count() == 5
     assert AuditEvent.objects.filter(event="acs:areq:refused").count() == 1
+
+
+def test_the_event_loop_never_builds_a_django_connection_per_areq(harness, no_django, monkeypatch):
+    # On an event loop `django.db.connection` is per task: touching it would build a connection
+    # object for every AReq (and leave reference cycles for the collector: pauses under load).
+    pans = [enrolled_holder()[1] for _ in range(3)]
+    harness.together([json.dumps(areq_220(acctNumber=pan)).encode() for pan in pans])
+    built_on_loop: list[str] = []
+    original = ConnectionHandler.create_connection
+
+    def counting(self: ConnectionHandler, alias: str) -> Any:
+        if threading.current_thread() is harness.thread:
+            built_on_loop.append(alias)
+        return original(self, alias)
+
+    monkeypatch.setattr(ConnectionHandler, "create_connection", counting)
+    answers = harness.together(
+        [
+            json.dumps(areq_220(acctNumber=pans[i % 3], dsTransID=str(uuid.uuid4()))).encode()
+            for i in range(20)
+        ]
+    )
+
+    assert [json.loads(content)["transStatus"] for _, _, content in answers] == ["C"] * 20
+    assert built_on_loop == []
+    assert _stored() == (23, 46, 23)
