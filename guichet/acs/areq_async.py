@@ -3,7 +3,7 @@
 The same steps as `services.acs_areq_answer`, with the same SQL, rows and answer: parse, look the card
 up, decide, build the ARes and its rows, store them. Only the I/O differs: it goes through
 `AreqDatabase`, which groups the look-ups and the writes of the AReqs a worker is answering at the
-same time (one query for their cards, one transaction for their rows: under load this halves the
+same time (one query for their cards, one statement for their rows: under load this halves the
 CPU the database work costs on both sides). An ARes is still sent only once its rows are committed.
 What needs Django's synchronous connection, auditing a refused AReq, and an issuer's own rules (they
 may query the database through the ORM) runs in a thread through `AreqDatabase.offload`.
