@@ -360,11 +360,17 @@ def _insert_values(
     model: type[models.Model], rows: list[dict[str, Any]], params: list[Any], vendor: str
 ) -> str:
     """The `table (columns) VALUES (...), ...` of an INSERT of `rows` (by attname); appends to `params`."""
-    head, plan = _insert_plan(model, vendor)
-    placeholders = "(" + ", ".join(["%s"] * len(plan)) + ")"
+    _, plan = _insert_plan(model, vendor)
     for row in rows:
         params += [row[attname] if adapt is None else adapt(row[attname]) for attname, adapt in plan]
-    return f"{head} {', '.join([placeholders] * len(rows))}"
+    return _insert_sql(model, len(rows), vendor)
+
+
+@functools.lru_cache(maxsize=256)  # per model, vendor and number of rows
+def _insert_sql(model: type[models.Model], count: int, vendor: str) -> str:
+    head, plan = _insert_plan(model, vendor)
+    placeholders = "(" + ", ".join(["%s"] * len(plan)) + ")"
+    return f"{head} {', '.join([placeholders] * count)}"
 
 
 def _areq_store(built: Built) -> None:
@@ -428,20 +434,12 @@ def pg_store_statement(built: Sequence[Built], *, numbered: bool = False) -> tup
     statement of more than 50 parameters (0.2 ms and more).
     """
     params: list[Any] = []
-    tables = _store_rows(built)
-    for model, rows in tables:
-        _, plan = _insert_plan(model, "postgresql")
-        for row in rows:
-            params += [row[attname] if adapt is None else adapt(row[attname]) for attname, adapt in plan]
-    return _pg_store_sql(tuple((model, len(rows)) for model, rows in tables), numbered), params
+    inserts = tuple(_insert_values(model, rows, params, "postgresql") for model, rows in _store_rows(built))
+    return _pg_store_sql(inserts, numbered), params
 
 
 @functools.lru_cache(maxsize=256)  # one per group size
-def _pg_store_sql(shape: tuple[tuple[type[models.Model], int], ...], numbered: bool) -> str:
-    inserts = []
-    for model, count in shape:
-        head, plan = _insert_plan(model, "postgresql")
-        inserts.append(f"{head} {', '.join(['(' + ', '.join(['%s'] * len(plan)) + ')'] * count)}")
+def _pg_store_sql(inserts: tuple[str, ...], numbered: bool) -> str:
     *first, last = inserts
     sql = "WITH " + ", ".join(f"i{n} AS (INSERT INTO {one})" for n, one in enumerate(first))
     sql += f" INSERT INTO {last}"
