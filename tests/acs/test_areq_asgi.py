@@ -25,6 +25,7 @@ from guichet.acs import services
 from guichet.acs.models import AcsMessage, AcsTransaction
 from guichet.acs.rules import Decision
 from guichet.audit.models import AuditEvent
+from guichet.cards.models import Card
 from guichet.cards.services import pan_index
 from tests.acs.support import ACS_TRANS_ID, VISA_PAN, areq_220, enrolled_holder
 
@@ -381,13 +382,13 @@ def test_a_row_that_fails_in_a_group_fails_only_its_own_areq(harness, no_django,
     if connection.vendor != "postgresql":
         pytest.skip("SQLite does not enforce a column's length: the row cannot be made to fail this way")
     pans = [enrolled_holder()[1] for _ in range(6)]
-    bad = pans[3]
+    bad_card = Card.objects.get(pan_index=pan_index(pans[3])).pk
     original = services.pg_store_statement
 
     def one_too_long(built: list[services.Built], **kwargs: Any) -> Any:
         for one in built:
-            if one.record.card is not None and one.record.card.pan_index == pan_index(bad):
-                one.record.ds_reference_number = "X" * 300  # longer than the column: cannot be stored
+            if one.record["card_id"] == bad_card:
+                one.record["ds_reference_number"] = "X" * 300  # longer than the column: cannot be stored
         return original(built, **kwargs)
 
     monkeypatch.setattr(services, "pg_store_statement", one_too_long)

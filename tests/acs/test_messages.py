@@ -246,6 +246,15 @@ def test_204_duplicate_inside_a_nested_object():
     assert erro_of(parse_areq(raw))[("errorDetail")] == "cc"
 
 
+def test_204_names_each_repeated_element_once():
+    text = json.dumps(areq_220())
+    raw = text.replace('"cc": "51"', '"cc": "51", "cc": "52", "cc": "53"', 1).replace(
+        '"messageType": "AReq"', '"messageType": "AReq", "messageType": "AReq"', 1
+    )
+    # a nested object is complete before the one around it
+    assert erro_of(parse_areq(raw.encode()))["errorDetail"] == "cc,messageType"
+
+
 def test_202_critical_extension_not_recognised_names_its_id():
     extensions = [
         {"name": "a", "id": "A000000003-1", "criticalityIndicator": True, "data": {}},

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from guichet.acs import services
 from guichet.acs.authvalue import Method, algorithm_for
 from guichet.acs.models import AcsMessage, AcsTransaction
 from guichet.acs.services import (
@@ -72,6 +73,35 @@ def test_message_log_masks_every_pan_and_drops_secrets(client):
     }
     assert body["acctNumber"] == VISA_PAN  # the caller's dict is left alone
     assert [m.kind for m in tx.messages.all()] == ["AReq", "ARes", "RReq"]
+
+
+def test_masking_reaches_every_level_and_leaves_the_message_alone():
+    body = {
+        "acctNumber": VISA_PAN,
+        "list": [[{"acctNumber": MASTERCARD_PAN, "cardSecurityCode": "123", "keep": [1, None]}], "text"],
+        "object": {"inner": {"cardSecurityCode": "999", "acctNumber": 4970100000000048}},
+    }
+    before = json.dumps(body)
+    assert services._masked(body) == {
+        "acctNumber": "497010XXXXXX0006",
+        "list": [[{"acctNumber": "513700XXXXXX0005", "keep": [1, None]}], "text"],
+        "object": {"inner": {"acctNumber": 4970100000000048}},  # not a PAN string: as it is
+    }
+    assert json.dumps(body) == before
+
+
+def test_an_areq_row_holds_what_the_model_would():
+    given = {
+        "acs_trans_id": uuid.uuid4(), "message_version": "2.2.0", "card_id": None, "trans_status": "C",
+        "purchase_exponent": 2,
+    }  # fmt: skip
+    model = AcsTransaction(**given)
+    fields = AcsTransaction._meta.concrete_fields
+    assert services._row(AcsTransaction, **given) == {f.attname: getattr(model, f.attname) for f in fields}
+    assert services._row(AcsTransaction, **given)["authentication_method"] == ""
+    assert services._row(AcsTransaction, **given)["creq_received_at"] is None
+    with pytest.raises(TypeError, match="no field card, trans_statu"):
+        services._row(AcsTransaction, card=None, trans_statu="C")
 
 
 def test_message_log_refuses_an_unknown_kind(client):

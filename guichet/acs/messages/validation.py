@@ -67,11 +67,13 @@ def json_load(raw: bytes, *, not_json: str) -> tuple[Any, list[str]]:
     duplicates: list[str] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in obj and key not in duplicates:
-                duplicates.append(key)
-            obj[key] = value
+        obj = dict(pairs)  # in C; the keys are only looked at again when some repeat
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen and key not in duplicates:
+                    duplicates.append(key)
+                seen.add(key)
         return obj
 
     try:
@@ -115,7 +117,7 @@ def _names(names: Iterable[str]) -> str:
 
 
 def _required(data: dict[str, Any], version: str) -> list[str]:
-    """The elements this AReq must carry, in model order (notes §1.2 conditions, BRW channel)."""
+    """The elements this AReq must carry (notes §1.2 conditions, BRW channel), in no set order."""
     required: list[str] = list(ALWAYS_REQUIRED)
     if data.get("deviceChannel") == "02":
         if version == "2.1.0":
@@ -143,7 +145,11 @@ def _required(data: dict[str, Any], version: str) -> list[str]:
             required.append("payTokenSource")
         if "whiteListStatus" in data:
             required.append("whiteListStatusSource")
-    return sorted(dict.fromkeys(required), key=lambda name: FIELD_ORDER.get(name, len(FIELD_ORDER)))
+    return required
+
+
+def _in_model_order(names: Iterable[str]) -> list[str]:
+    return sorted(dict.fromkeys(names), key=lambda name: FIELD_ORDER.get(name, len(FIELD_ORDER)))
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -215,7 +221,7 @@ def _validate(data: Any, duplicates: list[str]) -> AReq:
         raise Refused("203", _names(nulls))
     missing = [name for name in _required(data, version) if name not in data]
     if missing:
-        raise Refused("201", _names(missing))
+        raise Refused("201", _names(_in_model_order(missing)))
     try:
         areq = AReq.model_validate(data)
     except ValidationError as exc:
