@@ -33,6 +33,10 @@ def _params(alias: str) -> dict[str, Any]:
     params = wrapper.get_connection_params()
     params.pop("cursor_factory", None)  # Django's is a synchronous, client-side binding cursor
     params.update(autocommit=True, prepare_threshold=0)  # prepare every statement at its first run
+    # One plan per prepared statement. PostgreSQL's default re-plans the card look-up at every run
+    # (its `= ANY($1)` makes the generic plan look dearer than custom ones), and planning it costs
+    # the backend twice what running it does (220 against 73 µs of CPU per look-up, measured).
+    params["options"] = f"{params.get('options', '')} -c plan_cache_mode=force_generic_plan".strip()
     return params
 
 

@@ -430,3 +430,24 @@ def test_the_event_loop_never_builds_a_django_connection_per_areq(harness, no_dj
     assert [json.loads(content)["transStatus"] for _, _, content in answers] == ["C"] * 20
     assert built_on_loop == []
     assert _stored() == (23, 46, 23)
+
+
+def test_the_pool_keeps_one_plan_for_the_card_look_up(harness):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's plan cache")
+    pan = enrolled_holder()[1]
+    harness.together([json.dumps(areq_220(acctNumber=pan)).encode()])
+    assert harness.app.db is not None
+
+    async def plans() -> list[Any]:
+        assert harness.app.db is not None
+        async with harness.app.db.connection() as pooled:
+            cursor = await pooled.execute(
+                "SELECT current_setting('plan_cache_mode'), generic_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE %s",
+                ["%= ANY(%"],
+            )
+            return await cursor.fetchall()
+
+    # the look-up was prepared on this pooled connection and runs on its generic plan
+    assert harness.run(plans()) == [("force_generic_plan", 1)]
