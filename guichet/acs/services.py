@@ -66,6 +66,9 @@ def acs_transaction_get(*, acs_trans_id: str | uuid.UUID, for_update: bool = Fal
     return rows.filter(pk=key).first()
 
 
+_CONTAINERS = (dict, list)
+
+
 def _masked(body: Any) -> Any:
     """A copy of a message with every acctNumber masked (first 6 and last 4) and secrets left out.
 
@@ -85,9 +88,6 @@ def _masked(body: Any) -> Any:
     if isinstance(body, list):
         return [_masked(item) if isinstance(item, _CONTAINERS) else item for item in body]
     return body
-
-
-_CONTAINERS = (dict, list)
 
 
 def _message(transaction_: AcsTransaction, kind: str, direction: str, body: dict[str, Any]) -> AcsMessage:
@@ -348,13 +348,18 @@ def _uuid_hex(value: uuid.UUID | None) -> str | None:
     return None if value is None else value.hex
 
 
+def _stored_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
+    """The columns an INSERT of the AReq path writes: all but the auto id."""
+    return [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+
+
 @functools.cache
 def _insert_plan(
     model: type[models.Model], vendor: str
 ) -> tuple[str, tuple[tuple[str, Adapter | None], ...]]:
     """`table (columns) VALUES` of a model (without its auto id) and, per column, attname and adapter."""
     quote = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    fields = _stored_fields(model)
     columns = ", ".join(quote(f.column) for f in fields)
     return f"{quote(model._meta.db_table)} ({columns}) VALUES", tuple(
         (f.attname, _adapter(f)) for f in fields
@@ -405,18 +410,18 @@ def _row_defaults(model: type[models.Model]) -> dict[str, Any]:
     """What the model's constructor gives a field left out (a callable default must be given)."""
     return {
         f.attname: None if f.has_default() and callable(f.default) else f.get_default()
-        for f in model._meta.concrete_fields
-        if not isinstance(f, models.AutoField)
+        for f in _stored_fields(model)
     }
 
 
 def _row(model: type[models.Model], **values: Any) -> dict[str, Any]:
     """A row by attname, as `model(**values)` would hold it: building the model instance itself
     costs more than the rest of the AReq's answer."""
-    unknown = values.keys() - _row_defaults(model).keys()
+    defaults = _row_defaults(model)
+    unknown = values.keys() - defaults.keys()
     if unknown:
         raise TypeError(f"{model.__name__} has no field {', '.join(sorted(unknown))}")
-    return _row_defaults(model) | values
+    return defaults | values
 
 
 def _store_rows(built: Sequence[Built]) -> tuple[tuple[type[models.Model], list[dict[str, Any]]], ...]:
