@@ -6,11 +6,13 @@ from guichet.subscribers.models import Mailbox
 from guichet.subscribers.services import subscribers_import
 
 # A mono-BAL contract not yet personalised (signs in with the operator's initial login), and a
-# multi-BAL contract whose mailboxes sign in directly. Demo passwords only.
-DEMO_FILE = """contract,login,password,personalized,name
-LG-100001,lagon100001,Bienvenue-1,false,Jean Wahnyamalla
-LG-200002,marie.kafeat@lagon.example,Lagon-2026,true,Famille Kafeat
-LG-200002,paul.kafeat@lagon.example,Lagon-2026,true,Famille Kafeat
+# multi-BAL contract whose mailboxes sign in directly. Demo passwords only. Both have an internet
+# line, without which internet+ refuses to charge the bill; the lines are documentation addresses
+# (RFC 5737) that no browser of the demo comes from, so each purchase goes through the sign-in.
+DEMO_FILE = """contract,login,password,personalized,name,line_ip
+LG-100001,lagon100001,Bienvenue-1,false,Jean Wahnyamalla,192.0.2.101
+LG-200002,marie.kafeat@lagon.example,Lagon-2026,true,Famille Kafeat,192.0.2.102
+LG-200002,paul.kafeat@lagon.example,Lagon-2026,true,Famille Kafeat,192.0.2.102
 """
 
 

@@ -58,6 +58,11 @@ def test_the_demo_subscribers_are_one_of_each_kind_and_seeded_once():
     assert "multi-BAL marie.kafeat@lagon.example, paul.kafeat@lagon.example / Lagon-2026" in first[2]
     assert Contract.objects.count() == 2
     assert Mailbox.objects.count() == 3
+    # internet+ charges only a contract with an internet line
+    assert dict(Contract.objects.values_list("number", "line_ip")) == {
+        "LG-100001": "192.0.2.101",
+        "LG-200002": "192.0.2.102",
+    }
     mono = subscribers_signin(login="lagon100001", password="Bienvenue-1", ip="::1", language="fr")
     multi = subscribers_signin(
         login="paul.kafeat@lagon.example", password="Lagon-2026", ip="::1", language="fr"
