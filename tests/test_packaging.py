@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _git_files(*paths: str) -> set[str]:
     """Files in git's view (tracked or new, not ignored), relative to the checkout."""
-    listed = subprocess.run(
+    listed = subprocess.run(  # noqa: S603 (a fixed git command line)
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", *paths],  # noqa: S607
         cwd=ROOT,
         capture_output=True,
@@ -43,7 +43,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
         (tree / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, tree / name)
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
+    subprocess.run(  # noqa: S603 (our own interpreter and the build front end)
         [sys.executable, "-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", str(out), "."],
         cwd=tree,
         capture_output=True,
