@@ -20,3 +20,5 @@ import django  # noqa: E402
 django.setup()
 
 pytest_plugins = ["tests.support.fixtures"]
+# The demo walk drives the installed wheel, not this checkout: scripts/walk runs it on its own.
+collect_ignore = ["walk"]

@@ -23,7 +23,7 @@ from guichet.checkout.services import (
 )
 from guichet.core import clock
 from guichet.core.http import client_ip
-from guichet.core.middleware import CSP
+from guichet.core.middleware import CSP, language_keep, language_suggest
 from guichet.merchants import models as m
 from guichet.merchants.models import Payment
 from guichet.merchants.services import payment_return_url
@@ -48,9 +48,17 @@ def payment_page(request: HttpRequest, public_id: str) -> HttpResponse:
     payment = checkout_payment(public_id)
     if payment is None:
         return _not_found(request)
+    # The customer arrives from the merchant's site, in the language the merchant said they use.
+    suggested = language_suggest(request, payment.language)
     if not checkout_is_open(payment):
-        return _outcome(request, payment)
-    return _with_logo(render(request, "checkout/confirm.html", _context(payment)), payment, cancel_form=True)
+        response = _outcome(request, payment)
+    else:
+        response = _with_logo(
+            render(request, "checkout/confirm.html", _context(payment)), payment, cancel_form=True
+        )
+    if suggested:
+        language_keep(response, payment.language)
+    return response
 
 
 @never_cache

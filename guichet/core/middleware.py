@@ -47,3 +47,31 @@ class LanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()
         return response
+
+
+def language_suggest(request: HttpRequest, language: str) -> bool:
+    """Speak `language` (one a merchant passed on) to a person who has not used the FR/EN switch.
+
+    True when taken: the caller then keeps it with `language_keep`, so that the pages that follow
+    (the sign-in, the end page) speak it too, and the switch still changes it.
+    """
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    languages = dict(settings.LANGUAGES)
+    if chosen in languages or language not in languages or language == translation.get_language():
+        return False
+    translation.activate(language)
+    request.LANGUAGE_CODE = language
+    return True
+
+
+def language_keep(response: HttpResponse, language: str) -> None:
+    """The language cookie, as the FR/EN switch sets it."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,  # type: ignore[arg-type]  # "Lax" in settings.py
+    )
+    response.headers["Content-Language"] = language

@@ -106,7 +106,7 @@ def _api_post(path: str, *, api_key: str, body: dict[str, Any], idempotency_key:
         return status, None
 
 
-def shop_internetplus_start(*, order: Order, product_name: str, shop_base: str) -> Order:
+def shop_internetplus_start(*, order: Order, product_name: str, shop_base: str, language: str) -> Order:
     """Create the payment through the API; the order then holds the checkout_url to send the customer to.
 
     Runs outside any transaction (the API may be served by this very process). The order id is the
@@ -121,6 +121,8 @@ def shop_internetplus_start(*, order: Order, product_name: str, shop_base: str) 
         "return_url": order_url,
         "cancel_url": order_url,
         "notification_url": f"{shop_base}/demo/shop/notify",
+        # The checkout opens in the shop's language: the product name above is in it too.
+        "language": language,
     }
     order.method = Order.Method.INTERNET_PLUS
     credentials = shop_credentials() or shop_merchant_create(base_url=shop_base)

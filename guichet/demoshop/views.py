@@ -89,7 +89,10 @@ def basket(request: HttpRequest, product: str) -> HttpResponse:
         if method == Order.Method.CARD:
             return redirect("demoshop:card", order_id=order.id)
         order = internetplus.shop_internetplus_start(
-            order=order, product_name=str(view["product"].name), shop_base=_shop_base(request)
+            order=order,
+            product_name=str(view["product"].name),
+            shop_base=_shop_base(request),
+            language=request.LANGUAGE_CODE,
         )
         if order.checkout_url and order.status == Order.Status.PENDING:
             return redirect(order.checkout_url)

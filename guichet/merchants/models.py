@@ -78,6 +78,7 @@ class Payment(models.Model):
     return_url = models.CharField(max_length=2000)
     cancel_url = models.CharField(max_length=2000)
     notification_url = models.CharField(max_length=2000, blank=True)
+    language = models.CharField(max_length=2, blank=True, default="")  # the customer's, from the merchant
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()

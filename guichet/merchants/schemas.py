@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # No control characters in what is shown to customers or merchants.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 Status = Literal["pending", "succeeded", "cancelled", "refused", "expired"]
+Language = Literal["fr", "en"]  # the languages of Guichet's pages (settings.LANGUAGES)
 
 
 class PaymentCreate(BaseModel):
@@ -43,6 +44,11 @@ class PaymentCreate(BaseModel):
         max_length=2000,
         description="Overrides the merchant's notification URL for this payment's events.",
     )
+    language: Language | None = Field(
+        default=None,
+        description="The customer's language on the merchant's site: the checkout opens in it, unless "
+        "the customer already chose one on Guichet's pages. Omitted: French.",
+    )
 
 
 class RefundCreate(BaseModel):
@@ -68,6 +74,7 @@ class PaymentOut(BaseModel):
     return_url: str
     cancel_url: str
     notification_url: str | None
+    language: Language | None
     refusal_reason: str | None = Field(description="Set when status is `refused`.")
     created_at: str = Field(description="UTC, ISO 8601.")
     expires_at: str = Field(description="A payment still pending then becomes `expired`.")

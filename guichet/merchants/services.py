@@ -253,6 +253,7 @@ class PaymentInput:
     return_url: str
     cancel_url: str
     notification_url: str = ""
+    language: str = ""  # "": none given (the checkout's default, French)
 
 
 def _public_id(prefix: str) -> str:
@@ -281,6 +282,7 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "return_url": payment.return_url,
         "cancel_url": payment.cancel_url,
         "notification_url": payment.notification_url or None,
+        "language": payment.language or None,
         "refusal_reason": payment.refusal_reason or None,
         "created_at": _iso(payment.created_at),
         "expires_at": _iso(payment.expires_at),
@@ -436,6 +438,7 @@ def payments_create(*, merchant: Merchant, data: PaymentInput, idempotency_key: 
             return_url=data.return_url,
             cancel_url=data.cancel_url,
             notification_url=data.notification_url,
+            language=data.language,
             status=m.PENDING,
             created_at=now,
             expires_at=now + dt.timedelta(seconds=settings.GUICHET.merchants.payment_ttl_s),
@@ -450,6 +453,8 @@ def payments_create(*, merchant: Merchant, data: PaymentInput, idempotency_key: 
         return ApiAnswer(status=201, body=payment_json(payment))
 
     request = {k: getattr(data, k) for k in PaymentInput.__dataclass_fields__}
+    if not data.language:
+        del request["language"]  # a request without it hashes as before the field existed
     return _idempotent(merchant=merchant, scope="payments", key=idempotency_key, request=request, work=work)
 
 

@@ -157,6 +157,7 @@ def payments(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         return_url=body.return_url,
         cancel_url=body.cancel_url,
         notification_url=body.notification_url or "",
+        language=body.language or "",
     )
     return _answer(services.payments_create(merchant=merchant, data=data, idempotency_key=key))
 

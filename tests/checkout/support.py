@@ -36,6 +36,7 @@ class Shop:
         product: str = "PANIER EDITEUR",
         reference: str | None = None,
         client: Client | None = None,
+        language: str | None = None,
     ) -> dict[str, Any]:
         """Create a payment with POST /api/v1/payments, as the merchant's server does."""
         answer = (client or Client()).post(
@@ -47,6 +48,7 @@ class Shop:
                 "reference": reference or f"order-{next(_seq)}",
                 "return_url": self.site.url("/shop/thanks"),
                 "cancel_url": self.site.url("/shop/basket"),
+                **({"language": language} if language else {}),
             },
             content_type="application/json",
             headers={"Authorization": f"Bearer {self.api_key}", "Idempotency-Key": f"k-{next(_seq)}"},

@@ -115,6 +115,38 @@ def test_confirmation_page_in_english(shop):
     assert "confirm your purchase" in text
 
 
+def test_the_checkout_opens_in_the_language_the_merchant_passed_and_keeps_it(shop):
+    # given a payment the merchant created for a customer of its English pages
+    created = shop.pay(language="en")
+    assert created["language"] == "en"
+    client = browser()
+    # when the customer arrives, without having chosen a language on Guichet's pages
+    answer = client.get(f"/pay/{created['id']}/")
+    # then the checkout speaks English, and so do the pages that follow (the cookie the switch sets)
+    assert answer["Content-Language"] == "en"
+    assert "confirm your purchase" in page_text(answer)
+    assert client.cookies["django_language"].value == "en"
+    assert "sign in to your customer space" in page_text(client.get("/account/signin/"))
+
+
+def test_a_language_the_customer_chose_wins_over_the_merchants(shop):
+    created = shop.pay(language="en")
+    client = browser()
+    client.cookies["django_language"] = "fr"
+    answer = client.get(f"/pay/{created['id']}/")
+    assert answer["Content-Language"] == "fr"
+    assert "confirmer votre achat" in page_text(answer)
+    assert "Set-Cookie" not in answer.headers
+
+
+def test_without_a_language_the_checkout_is_french_and_sets_no_cookie(shop):
+    created = shop.pay()
+    assert created["language"] is None
+    answer = browser().get(f"/pay/{created['id']}/")
+    assert answer["Content-Language"] == "fr"
+    assert "Set-Cookie" not in answer.headers
+
+
 def test_checkout_pages_refuse_framing_and_caching(shop):
     created = shop.pay()
     for url in (f"/pay/{created['id']}/", "/pay/pay_unknown/", "/pay/terms/"):

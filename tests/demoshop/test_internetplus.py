@@ -220,8 +220,9 @@ def test_internet_plus_creates_the_payment_through_the_api_and_sends_the_custome
     )
     assert payment["return_url"] == f"http://testserver/demo/shop/order/{order.id}/return"
     assert payment["notification_url"] == "http://testserver/demo/shop/notify"
+    assert payment["language"] == "fr"
     # and starting again for the same order gets the same payment (the order id is the idempotency key)
     again = internetplus.shop_internetplus_start(
-        order=order, product_name="PANIER EDITEUR", shop_base="http://testserver"
+        order=order, product_name="PANIER EDITEUR", shop_base="http://testserver", language="fr"
     )
     assert again.payment_id == payment["id"]

@@ -38,6 +38,7 @@ def expected_payment(payment: Payment, **changes: object) -> dict[str, object]:
         "return_url": "https://shop.example/paid?order=1",
         "cancel_url": "https://shop.example/cancelled",
         "notification_url": None,
+        "language": None,
         "refusal_reason": None,
         "created_at": payment.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "expires_at": (payment.created_at + dt.timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -126,6 +127,8 @@ def test_a_merchant_never_sees_another_merchants_payments(api: Api) -> None:
         pytest.param({"product": "a\nb"}, 422, "invalid_format", "product", id="control character"),
         pytest.param({"reference": ...}, 422, "missing_field", "reference", id="no reference"),
         pytest.param({"reference": 12}, 422, "invalid_type", "reference", id="numeric reference"),
+        pytest.param({"language": "de"}, 422, "invalid_value", "language", id="a language not served"),
+        pytest.param({"language": "EN"}, 422, "invalid_value", "language", id="language in capitals"),
         pytest.param(
             {"return_url": "https://evil.example/paid"},
             422,
