@@ -156,6 +156,8 @@ class Person:
         if self._inbox is None:
             self._inbox = self.context.new_page()
         self._inbox.goto(f"{self.guichet_url}/dev/inbox")
+        # The inbox is one of Guichet's pages too: in one language, whichever the person has there.
+        self._check_frame(self._inbox.main_frame, self._inbox.locator("html").get_attribute("lang") or "")
         found = []
         for article in self._inbox.locator(
             f'article[data-channel="{channel}"][data-recipient="{recipient}"]'
