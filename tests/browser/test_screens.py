@@ -512,8 +512,9 @@ def acs_url(live_server: Any, settings: Any) -> str:
 
 
 def start_challenge(
-    page: Page, acs_url: str, requestor: Requestor, ds: DirectoryServer, size: str, width: int, height: int
-) -> Frame:
+    page: Page, acs_url: str, requestor: Requestor, ds: DirectoryServer, size: str, width: int,
+    height: int, language: str = "fr-FR",
+) -> Frame:  # fmt: skip
     """The AReq (as the DS) for a cardholder with the ePin 1234, then the CReq into the iframe."""
     pan = make_pan("497010")
     holder, _ = enrolled_holder(pan, epin=EPIN)
@@ -521,7 +522,7 @@ def start_challenge(
     holder.save(update_fields=["phone"])
     areq = areq_220(
         acctNumber=pan, threeDSServerTransID=str(uuid.uuid4()), dsTransID=str(uuid.uuid4()),
-        dsURL=ds.url, notificationURL=f"{requestor.origin}/notify", browserLanguage="fr-FR",
+        dsURL=ds.url, notificationURL=f"{requestor.origin}/notify", browserLanguage=language,
         merchantName="MyTestMerchantACS3", purchaseAmount="29900", purchaseCurrency="978",
         purchaseExponent="2",
     )  # fmt: skip
@@ -567,7 +568,9 @@ def summary_values(frame: Frame) -> list[dict[str, Any]]:
     return values
 
 
-def check_window(page: Page, frame: Frame, size: str, width: int, height: int, field: str) -> None:
+def check_window(
+    page: Page, frame: Frame, size: str, width: int, height: int, field: str, validate: str
+) -> None:
     """The code field and Valider inside the iframe, nothing sideways, the summary above the form where
     the window is narrow, every summary value on one line and inside the summary."""
     where = f"window {size} ({width}x{height}), {field}"
@@ -577,7 +580,7 @@ def check_window(page: Page, frame: Frame, size: str, width: int, height: int, f
     screenshot(page, where)
     no_sideways_scroll(frame, where)
     ui = page.frame_locator("#challenge")
-    for locator in (ui.locator(f"input[name={field}]"), ui.get_by_role("button", name="Valider", exact=True)):
+    for locator in (ui.locator(f"input[name={field}]"), ui.get_by_role("button", name=validate, exact=True)):
         inside(locator, iframe["x"], iframe["x"] + width, where, top=iframe["y"], bottom=iframe["y"] + height)
     summary, form = ui.locator(".acs-summary").bounding_box(), ui.locator(".acs-form").bounding_box()
     assert summary is not None
@@ -588,22 +591,28 @@ def check_window(page: Page, frame: Frame, size: str, width: int, height: int, f
     assert [value["lines"] for value in values] == [1] * 5, (where, values)
 
 
+@pytest.mark.parametrize(
+    ("language", "title", "validate"),
+    [("fr-FR", "Résumé de la transaction", "Valider"), ("en-US", "Transaction summary", "Validate")],
+    ids=["fr", "en"],
+)
 @pytest.mark.parametrize(("size", "box"), CHALLENGES)
 def test_the_challenge_in_each_window_size(
     page: Page, acs_url: str, requestor: Requestor, ds: DirectoryServer, outbound: Any,
-    delivery_thread: None, clock: Any, size: str, box: tuple[int, int],
+    delivery_thread: None, clock: Any, size: str, box: tuple[int, int], language: str, title: str,
+    validate: str,
 ) -> None:  # fmt: skip
     # 01 to 04 in a desktop page; 05 is the page itself.
     viewport = box if size == "05" else DESKTOP
     page.set_viewport_size({"width": viewport[0], "height": viewport[1]})
-    frame = start_challenge(page, acs_url, requestor, ds, size, *box)
+    frame = start_challenge(page, acs_url, requestor, ds, size, *box, language)
     ui = page.frame_locator("#challenge")
-    expect(ui.locator("h2#summary-title")).to_have_text("Résumé de la transaction")
-    check_window(page, frame, size, *box, "epin")
+    expect(ui.locator("h2#summary-title")).to_have_text(title)
+    check_window(page, frame, size, *box, "epin", validate)
     ui.locator("input[name=epin]").fill(EPIN)
-    ui.get_by_role("button", name="Valider", exact=True).click()
+    ui.get_by_role("button", name=validate, exact=True).click()
     expect(ui.locator("input[name=otp]")).to_be_visible()
-    check_window(page, frame, size, *box, "otp")
+    check_window(page, frame, size, *box, "otp", validate)
 
 
 def test_challenge_pages_fit_phones(
