@@ -18,7 +18,7 @@ from guichet.demo.data import DEMO_CARDS
 from guichet.demo.data import demo_seed as cards_demo_seed
 from guichet.demoshop.demo import demo_seed, shop_url
 from guichet.demoshop.models import DsTransaction, Order
-from tests.demoshop.support import FakeAcs
+from tests.demoshop.support import FakeAcs, ares
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.demoshop.urls")]
 
@@ -217,6 +217,32 @@ def test_the_result_page_shows_what_the_ds_received(client, fake_acs: FakeAcs):
     assert "RReq reçu à" in page
     assert "valide\u00a0: réponse RRes (resultsStatus 01)" in page
     assert 'http-equiv="refresh"' not in page
+
+
+INFO = "Pas de mot de passe fixe ? Enrôlez-vous d'abord sur le portail : https://banque.example/enrollment/"
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("fr", "Message de votre banque\u00a0:"), ("en", "Message from your bank:")]
+)
+def test_the_result_page_shows_the_cardholder_info_of_the_ares(client, fake_acs: FakeAcs, lang, label):
+    # given an ACS that refuses the card of a cardholder without an ePin, with a text for them
+    fake_acs.answer = lambda areq: (
+        200,
+        json.dumps(ares(areq, "N", transStatusReason="13", cardholderInfo=INFO)).encode(),
+    )
+    if lang == "en":
+        english(client)
+    order, _ = pay_by_card(client)
+    # then the shop shows the bank's text to the customer, under the outcome
+    page = text(client.get(f"/demo/shop/order/{order.id}/"))
+    assert f'<p id="cardholder-info" role="note"><span class="label">{label}</span> {INFO}</p>' in page
+
+
+def test_the_result_page_has_no_cardholder_info_when_the_ares_has_none(client, fake_acs: FakeAcs):
+    fake_acs.answer = lambda areq: (200, json.dumps(ares(areq, "N", transStatusReason="01")).encode())
+    order, _ = pay_by_card(client)
+    assert 'id="cardholder-info"' not in text(client.get(f"/demo/shop/order/{order.id}/"))
 
 
 def test_the_result_page_waits_for_the_rreq(client, fake_acs: FakeAcs):
