@@ -33,6 +33,9 @@ from tests.support.fixtures import sms_code
 
 pytestmark = pytest.mark.django_db
 
+STEP_1 = '<h1 class="acs-title">Étape 1 sur 2\u00a0: Authentification par Mot de passe</h1>'
+STEP_2 = '<h1 class="acs-title">Étape 2 sur 2\u00a0: Authentification par SMS</h1>'
+
 
 def deliver_all() -> None:
     while deliver_due():
@@ -88,7 +91,8 @@ def test_success_sends_one_rreq_y_and_posts_cres_y(
     assert 'data-autosubmit="1000"' in html
     page = step(client, html, action="finish")
     html = page.content.decode()
-    assert "Authentification réussie\u00a0!" in html
+    assert "<h2>Authentification Réussie!</h2>" in html  # as the seed writes it
+    assert STEP_2 in html
     assert "Retour à la boutique" in html
     assert form_action(html) == started.areq["notificationURL"]
     assert final_cres(html) == {
@@ -186,11 +190,25 @@ def test_cancel_gives_n_01_cancel_01(client: Client, outbound: Any, ds: Director
     html = post_creq(client, started.creq()).content.decode()
     html = step(client, html, action="cancel", epin="").content.decode()
     assert "Vous avez annulé votre paiement." in html
+    # cancelled at step 1: the final page keeps step 1's heading
+    assert STEP_1 in html
+    assert "Étape 2 sur 2" not in html
     assert final_cres(html)["transStatus"] == "N"
     [rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["transStatusReason"], rreq["challengeCancel"]) == ("N", "01", "01")
     assert rreq["interactionCounter"] == "00"
     assert outbound[1].state.received == []  # no SMS was ever sent
+
+
+def test_cancel_at_the_sms_step_keeps_step_2s_heading(
+    client: Client, outbound: Any, ds: DirectoryServer
+) -> None:
+    started = start(client, ds_url=ds.url)
+    html = to_sms_step(client, started)
+    html = step(client, html, action="cancel").content.decode()
+    assert "Vous avez annulé votre paiement." in html
+    assert STEP_2 in html
+    assert "Étape 1 sur 2" not in html
 
 
 def test_creq_timeout_detected_without_browser(client: Client, ds: DirectoryServer, clock: Any) -> None:

@@ -64,10 +64,14 @@ def _context(screen: Screen) -> dict[str, object]:
         )
     if challenge is not None:
         width, height = WINDOW_SIZES.get(challenge.window_size, (0, 0))
+        # Once decided, the page is headed by the step the outcome came at (success: the SMS step).
+        shown = challenge.step
+        if shown == Challenge.Step.DONE:
+            shown = challenge.ended_step or Challenge.Step.SMS
         context.update(
             window=challenge.window_size,
             sms_only=tx.sms_only if tx else False,
-            step_number=1 if challenge.step == Challenge.Step.EPIN or (tx and tx.sms_only) else 2,
+            step_number=1 if shown == Challenge.Step.EPIN or (tx and tx.sms_only) else 2,
             step_count=1 if tx and tx.sms_only else 2,
             attempts_left=max(challenge.max_attempts - challenge.attempts_used, 0),
             window_width=width,
