@@ -510,6 +510,63 @@ def test_session_ends_after_5_minutes_without_activity(outbound, clock):
     )
 
 
+def test_the_sms_method_links_to_a_page_that_says_how_to_change_the_phone(outbound, settings):
+    # given a signed-in cardholder and the issuer's support phone
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        branding=dataclasses.replace(settings.GUICHET.branding, support_phone="(+687) 27 12 34"),
+    )
+    holder = make_cardholder(email="phone@example.com", phone="+687750123")
+    client = Client()
+    sign_in(client, outbound, holder)
+    # the methods page: the seed's sentence and its "Modifier" link
+    methods = text(client.get("/enrollment/methods/"))
+    assert "Vous pouvez désactiver ou modifier cette méthode ici." in methods
+    assert '<a class="button secondary" href="/enrollment/phone/" id="change-phone">Modifier</a>' in methods
+    # when they follow it
+    response = client.get("/enrollment/phone/")
+    # then the page says to call the support phone, and offers no form but sign-out and language
+    assert response.status_code == 200
+    page = text(response)
+    assert (
+        "Pour le modifier, veuillez appeler le Service Relation Clientèle des Services Bancaires de "
+        'Banque Corail (démo) au <strong class="support-phone">(+687) 27 12 34</strong>.'
+    ) in page
+    assert "xxxxxxx23" in page
+    assert "750123" not in page
+    actions = re.findall(r'<form[^>]*action="([^"]*)"', page)
+    assert actions == ["/i18n/setlang/", "/enrollment/logout/"]
+    assert "<input" not in page.split("</header>", 1)[1]  # no field in the page itself
+
+
+def test_the_phone_page_changes_nothing_and_takes_no_post(outbound):
+    holder = make_cardholder(email="phone2@example.com", phone="+687750124")
+    client = Client()
+    sign_in(client, outbound, holder)
+    page = client.get("/enrollment/phone/")
+    before = Cardholder.objects.filter(pk=holder.pk).values().get()
+    response = client.post("/enrollment/phone/", {"csrfmiddlewaretoken": csrf(page), "phone": "+687990000"})
+    assert response.status_code == 405
+    assert Cardholder.objects.filter(pk=holder.pk).values().get() == before
+
+
+def test_the_phone_page_needs_a_signed_in_session(outbound):
+    assert Client().get("/enrollment/phone/")["Location"] == "/enrollment/"
+
+
+def test_the_phone_page_in_english(outbound):
+    holder = make_cardholder(email="phone3@example.com", phone="+687750125")
+    client = Client()
+    sign_in(client, outbound, holder)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/enrollment/"})
+    methods = text(client.get("/enrollment/methods/"))
+    assert "You can deactivate or change this method here." in methods
+    assert 'id="change-phone">Change</a>' in methods
+    page = text(client.get("/enrollment/phone/"))
+    assert "<h1>Change the SMS method</h1>" in page
+    assert '<strong class="support-phone">(+687) 00 00 00</strong>' in page
+
+
 def test_sign_out_ends_the_session(outbound):
     # given
     holder = make_cardholder(email="bye@example.com", phone="+687750118")

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.audit.services import audit_record
 from guichet.cards.models import Cardholder
@@ -159,6 +159,15 @@ def _codes_page(
 @signed_in
 def methods(request: HttpRequest, holder: Cardholder) -> HttpResponse:
     return render(request, "enrollment/methods.html", {"holder": holder, "cards": list(holder.cards.all())})
+
+
+@signed_in
+@require_GET
+def phone(request: HttpRequest, holder: Cardholder) -> HttpResponse:
+    """How to change the phone that receives the codes: by calling the issuer, never from a web
+    session (whoever holds one could otherwise send the codes to their own phone). Changes nothing."""
+    context = {"holder": holder, "cards": list(holder.cards.all())}
+    return render(request, "enrollment/phone.html", context)
 
 
 @signed_in
