@@ -337,6 +337,38 @@ def test_pages_are_frameable_and_set_no_cookie(client: Client) -> None:
     assert 'action="https://merchant.example.test/3ds/notify"' in html
 
 
+def test_the_challenge_pages_show_the_issuers_logo_and_legal_footer(client: Client, settings: Any) -> None:
+    # given an issuer's logo on its own site and its legal lines
+    branding = dataclasses.replace(
+        settings.GUICHET.branding,
+        logo_url="https://cdn.recif.example/logo.svg",
+        legal=("BANQUE DU RÉCIF", "RCS Nouméa 1111 B 111 111"),
+    )
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, branding=branding)
+    started = start(client)
+    # when the challenge opens, and when it ends
+    page = post_creq(client, started.creq())
+    final = step(client, page.content.decode(), action="cancel")
+    # then both pages show them, and their CSP lets the logo load from that host
+    footer = (
+        '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE DU RÉCIF</p>'
+        "<p>RCS Nouméa 1111 B 111 111</p></footer>"
+    )
+    for response in (page, final):
+        html = response.content.decode()
+        assert '<img src="https://cdn.recif.example/logo.svg" alt="Banque Corail" class="acs-logo">' in html
+        assert footer in html
+        assert (
+            "img-src 'self' data: https://cdn.recif.example;" in response.headers["Content-Security-Policy"]
+        )
+
+
+def test_the_challenge_shows_the_demo_issuers_logo_and_footer_by_default(client: Client) -> None:
+    html = post_creq(client, start(client).creq()).content.decode()
+    assert '<img src="/static/guichet/banque-corail.svg" alt="Banque Corail" class="acs-logo">' in html
+    assert '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE CORAIL (démo)</p>' in html
+
+
 def test_final_page_csp_allows_the_notification_origin(client: Client) -> None:
     started = start(client)
     html = post_creq(client, started.creq()).content.decode()

@@ -25,6 +25,7 @@ from guichet.acs.challenge import display
 from guichet.acs.challenge.models import Challenge
 from guichet.acs.challenge.services import Screen, challenge_creq, challenge_step
 from guichet.core.http import client_ip
+from guichet.core.middleware import with_issuer_logo
 
 MAX_FIELD = 16 * 1024
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -41,7 +42,7 @@ def _csp(post_url: str) -> str:
     # The final form posts to the requestor's notificationURL: its origin joins 'self' in form-action.
     origin = _origin(post_url) if post_url else ""
     form_action = "'self'" + (f" {origin}" if origin else (" https: http:" if post_url else ""))
-    return (
+    return with_issuer_logo(
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         f"form-action {form_action}; frame-ancestors *; base-uri 'none'; object-src 'none'"
     )
