@@ -684,3 +684,19 @@ def test_healthz_reports_the_database_ok():
     # then
     assert response.status_code == 200
     assert json.loads(response.content) == {"status": "ok", "database": "ok"}
+
+
+def test_the_portals_script_is_a_static_file_the_csp_allows_and_no_script_is_inline(outbound):
+    holder = make_cardholder(email="script@example.com", phone="+687750126")
+    client = Client()
+    sign_in(client, outbound, holder)
+    response = client.get("/enrollment/password/")
+    page = response.content.decode()
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/guichet/portal.js" defer>']
+    assert "</script>" in page.split('portal.js" defer>', 1)[1][:9]  # an empty element: nothing inline
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert 'data-match-with="id_epin"' in page
+    assert 'data-active="actif"' in page
+    assert client.get("/static/guichet/portal.js").status_code == 200
