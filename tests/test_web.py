@@ -178,3 +178,23 @@ def test_help_and_secure_shopping_pages_are_linked_from_every_portal_step(path, 
     assert page.status_code == 200
     assert title_fr in _text(page)
     assert page["X-Frame-Options"] == "DENY"
+
+
+ICON = '<link rel="icon" href="/static/guichet/favicon.svg" type="image/svg+xml">'
+
+
+@pytest.mark.parametrize("path", ["/enrollment/", "/enrollment/help/", "/account/signin/"])
+def test_the_issuer_and_operator_pages_link_the_favicon(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert response.content.decode().count(ICON) == 1
+
+
+def test_favicon_ico_leads_to_the_svg_icon():
+    client = Client()
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (302, "/static/guichet/favicon.svg")
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200
+    assert icon["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in b"".join(icon.streaming_content)

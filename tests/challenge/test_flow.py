@@ -369,6 +369,11 @@ def test_the_challenge_shows_the_demo_issuers_logo_and_footer_by_default(client:
     assert '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE CORAIL (démo)</p>' in html
 
 
+def test_the_challenge_pages_link_the_favicon(client: Client) -> None:
+    page = post_creq(client, start(client).creq()).content.decode()
+    assert page.count('<link rel="icon" href="/static/guichet/favicon.svg" type="image/svg+xml">') == 1
+
+
 def test_final_page_csp_allows_the_notification_origin(client: Client) -> None:
     started = start(client)
     html = post_creq(client, started.creq()).content.decode()

@@ -283,3 +283,9 @@ def test_demo_seed_registers_the_merchant_once_and_gives_a_known_epin(settings, 
     assert lines[0].startswith("Demo shop          http://localhost:8000/demo/shop/")
     assert f"  card {DEMO_CARDS[0].pan}  exp 12/29  Marie Kafeat (ePin 6789 unless changed)" in lines
     assert any(DEMO_CARDS[2].pan in line and "/enrollment/" in line for line in lines)
+
+
+def test_the_shop_has_its_own_favicon(client):
+    page = text(client.get("/demo/shop/"))
+    assert page.count('<link rel="icon" href="/static/demoshop/favicon.svg" type="image/svg+xml">') == 1
+    assert client.get("/static/demoshop/favicon.svg").status_code == 200
