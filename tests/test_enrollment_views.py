@@ -6,9 +6,11 @@ Codes are read from what the real SMTP server and SMS receiver got, never from t
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,6 +21,7 @@ from django.test import Client
 from guichet.audit.models import AuditEvent
 from guichet.cards.models import Cardholder
 from guichet.cards.services import epin_set, epin_verify
+from guichet.codes import policy
 from guichet.codes.models import CredentialThrottle, OneTimeCode, RateBucket
 from guichet.core.masking import mask_pan
 from guichet.delivery.models import OutboxMessage
@@ -274,6 +277,55 @@ def test_resent_codes_replace_the_earlier_ones(outbound, clock):
     assert new != old
     assert text(submit_codes(client, *old)).count(FAILED_FR) == 1
     assert submit_codes(client, *new)["Location"] == "/enrollment/methods/"
+
+
+COOLDOWN_FR = (
+    "Des codes vous ont été envoyés il y a moins de {} secondes. Veuillez les utiliser, "
+    "ou patienter avant d'en demander de nouveaux."
+)
+
+
+def test_a_resend_within_the_cooldown_says_how_long_the_cooldown_is(outbound, clock):
+    # given codes just sent
+    holder = make_cardholder(email="cooldown@example.com", phone="+687750107")
+    client = Client()
+    submit_email(client, holder.email)
+    clock.advance(seconds=29)
+    # when new codes are asked for within the 30 s
+    response = resend(client)
+    # then the message names the cooldown the codes core applies, and nothing more is queued
+    assert response.status_code == 200
+    assert ERROR.findall(text(response)) == [
+        f'<p class="error" role="alert" id="error">{COOLDOWN_FR.format(30)}</p>'
+    ]
+    assert sent_count() == (2, 2)
+    # and typing the email again says the same, on the codes page
+    again = submit_email(client, holder.email)
+    assert again["Location"] == "/enrollment/verify/"
+    assert text(client.get("/enrollment/verify/")).count(COOLDOWN_FR.format(30)) == 1
+
+
+def test_the_cooldown_message_follows_the_cooldown(outbound, clock, monkeypatch):
+    monkeypatch.setattr(policy, "RESEND_COOLDOWN", dt.timedelta(seconds=45))
+    holder = make_cardholder(email="cooldown45@example.com", phone="+687750108")
+    client = Client()
+    submit_email(client, holder.email)
+    clock.advance(seconds=40)
+    assert text(resend(client)).count(COOLDOWN_FR.format(45)) == 1
+    client.post("/i18n/setlang/", {"language": "en", "next": "/enrollment/verify/"})
+    clock.advance(seconds=1)
+    assert (
+        "Codes were sent less than 45 seconds ago. Please use them, or wait before asking for new ones."
+        in text(resend(client))
+    )
+
+
+def test_the_readme_gives_the_cooldown_the_code_applies():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    seconds = int(policy.RESEND_COOLDOWN.total_seconds())
+    said = re.findall(r"(\d+) s cooldown", readme)
+    assert said
+    assert set(said) == {str(seconds)}
 
 
 def test_five_wrong_attempts_block_the_sixth_even_with_the_right_codes_and_alert_the_owner(outbound, clock):

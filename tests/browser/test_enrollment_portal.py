@@ -83,7 +83,7 @@ FR = Wording(
     resend="Renvoyer les codes",
     resent="De nouveaux codes vous ont été envoyés. Les codes précédents ne sont plus valables.",
     cooldown=(
-        "Des codes vous ont été envoyés il y a moins d'une minute. Veuillez les utiliser, "
+        "Des codes vous ont été envoyés il y a moins de 30 secondes. Veuillez les utiliser, "
         "ou patienter avant d'en demander de nouveaux."
     ),
     back="Retour",
@@ -128,7 +128,7 @@ EN = Wording(
     codes_failed="The connection with SMS and Email verification failed.",
     resend="Resend the codes",
     resent="New codes have been sent. The previous codes no longer work.",
-    cooldown=("Codes were sent less than a minute ago. Please use them, or wait before asking for new ones."),
+    cooldown="Codes were sent less than 30 seconds ago. Please use them, or wait before asking for new ones.",
     back="Back",
     methods_title="Authentication methods to approve your online payments",
     card_label="Card number {n}:",
