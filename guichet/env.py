@@ -34,6 +34,24 @@ class Branding:
     logo_url: str
     help_url: str
     scheme_name: str
+    legal: tuple[str, ...] = ()  # GUICHET_ISSUER_LEGAL: the footer's lines (address, registration)
+
+    @property
+    def logo_origin(self) -> str:
+        """The logo's origin when it is served elsewhere, for the pages' img-src; "" for a path here."""
+        parts = urlsplit(self.logo_url)
+        return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+
+
+# The fictional demo issuer's logo (a static file) and legal footer, used while the issuer's names are
+# not configured: an issuer that sets its own name gets no one else's logo or registration.
+DEMO_ISSUER_LOGO = "/static/guichet/banque-corail.svg"
+DEMO_ISSUER_LEGAL = (
+    "BANQUE CORAIL (démo)",
+    "Direction des Services Bancaires - 1 rue des Coraux - BP 0000 - 98800 Nouméa - Nouvelle-Calédonie",
+    "Service Relation Clientèle {phone} - contact@banque-corail.invalid"
+    " - RCS Nouméa 0000 B 000 000 - RIDET 0 000 000.000",
+)
 
 
 # Each product area keeps its settings in its own section, read by its own `_<area>` function below.
@@ -452,14 +470,23 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     brand_colour = _read(env, "GUICHET_BRAND_COLOUR", "#0b5a8a").strip()
     if not re.fullmatch(r"#[0-9A-Fa-f]{6}", brand_colour):
         raise ConfigError(f"GUICHET_BRAND_COLOUR must be #rrggbb, got {brand_colour!r}")
+    demo_issuer = not (_read(env, "GUICHET_ISSUER_NAME") or _read(env, "GUICHET_ISSUER_SHORT_NAME"))
+    support_phone = _read(env, "GUICHET_SUPPORT_PHONE", "(+687) 00 00 00")
+    logo_url = _read(env, "GUICHET_LOGO_URL", DEMO_ISSUER_LOGO if demo_issuer else "").strip()
+    if logo_url and not logo_url.startswith("/"):
+        _check_url("GUICHET_LOGO_URL", logo_url, ("https", "http"))
+    demo_legal = "\n".join(DEMO_ISSUER_LEGAL).format(phone=support_phone) if demo_issuer else ""
+    legal = _read(env, "GUICHET_ISSUER_LEGAL", demo_legal).replace("\\n", "\n")
     branding = Branding(
         issuer_name=_read(env, "GUICHET_ISSUER_NAME", "Banque Corail (démo)"),
         issuer_short_name=_read(env, "GUICHET_ISSUER_SHORT_NAME", "Banque Corail"),
-        support_phone=_read(env, "GUICHET_SUPPORT_PHONE", "(+687) 00 00 00"),
+        support_phone=support_phone,
         primary_colour=brand_colour.lower(),
-        logo_url=_read(env, "GUICHET_LOGO_URL"),
+        logo_url=logo_url,
         help_url=_read(env, "GUICHET_HELP_URL"),
         scheme_name=_read(env, "GUICHET_SCHEME_NAME", "Visa Secure"),
+        # One line per line of the value; a literal \n also breaks a line (env files hold one line).
+        legal=tuple(line.strip() for line in legal.splitlines() if line.strip()),
     )
     return Config(
         mode=mode,

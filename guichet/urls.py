@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -11,6 +12,8 @@ admin.site.site_title = "Guichet"
 urlpatterns = [
     path("", RedirectView.as_view(url="/enrollment/", permanent=False)),
     path("healthz", core_views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the pages link: send them to the SVG the pages name.
+    path("favicon.ico", RedirectView.as_view(url=static("guichet/favicon.svg"), permanent=False)),
     path("brand.css", core_views.brand_css, name="brand_css"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("enrollment/", include("guichet.enrollment.urls")),

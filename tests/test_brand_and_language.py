@@ -144,3 +144,51 @@ def test_the_language_cookie_is_secure_when_the_public_url_is_https(monkeypatch,
     assert (https["LANGUAGE_COOKIE_AGE"], https["LANGUAGE_COOKIE_SECURE"]) == (YEAR, True)
     assert (http["LANGUAGE_COOKIE_AGE"], http["LANGUAGE_COOKIE_SECURE"]) == (YEAR, False)
     assert https["LANGUAGE_COOKIE_SAMESITE"] == "Lax"
+
+
+# --- logo and legal footer ------------------------------------------------------------------------
+
+LEGAL = ("BANQUE DU RÉCIF", "2 rue du Lagon - 98800 Nouméa", "RCS Nouméa 1111 B 111 111 - RIDET 111 111 111")
+FOOTER = (
+    '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE DU RÉCIF</p>'
+    "<p>2 rue du Lagon - 98800 Nouméa</p><p>RCS Nouméa 1111 B 111 111 - RIDET 111 111 111</p></footer>"
+)
+
+
+def _brand(settings: Any, **fields: Any) -> None:
+    branding = dataclasses.replace(settings.GUICHET.branding, **fields)
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, branding=branding)
+
+
+def test_the_demo_issuers_logo_and_legal_footer_are_on_the_portal():
+    # given the defaults (the fictional Banque Corail)
+    page = Client().get("/enrollment/").content.decode()
+    assert '<img src="/static/guichet/banque-corail.svg" alt="Banque Corail" class="logo">' in page
+    assert '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE CORAIL (démo)</p>' in page
+    assert "RCS Nouméa 0000 B 000 000 - RIDET 0 000 000.000" in page
+    # and the logo is served
+    assert Client().get("/static/guichet/banque-corail.svg").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/enrollment/", "/enrollment/help/", "/enrollment/secure-shopping/"])
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_configured_legal_footer_and_logo_are_on_every_portal_page(settings, path, language):
+    # given an issuer's own logo, on its own site, and legal lines
+    _brand(settings, logo_url="https://cdn.recif.example/logo.svg", legal=LEGAL, issuer_short_name="Récif")
+    client = Client()
+    client.post("/i18n/setlang/", {"language": language, "next": "/enrollment/"})
+    # when
+    response = client.get(path)
+    page = response.content.decode()
+    # then the footer and the logo are there, and the CSP lets the logo load, from that host only
+    assert response["Content-Language"] == language
+    assert FOOTER in page
+    assert '<img src="https://cdn.recif.example/logo.svg" alt="Récif" class="logo">' in page
+    assert "img-src 'self' data: https://cdn.recif.example;" in response["Content-Security-Policy"]
+
+
+def test_without_legal_lines_there_is_no_footer_and_a_logo_path_keeps_the_strict_policy(settings):
+    _brand(settings, logo_url="/static/guichet/banque-corail.svg", legal=())
+    response = Client().get("/enrollment/")
+    assert 'id="issuer-legal"' not in response.content.decode()
+    assert "img-src 'self' data:;" in response["Content-Security-Policy"]

@@ -6,9 +6,11 @@ Codes are read from what the real SMTP server and SMS receiver got, never from t
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import html
 import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,6 +21,7 @@ from django.test import Client
 from guichet.audit.models import AuditEvent
 from guichet.cards.models import Cardholder
 from guichet.cards.services import epin_set, epin_verify
+from guichet.codes import policy
 from guichet.codes.models import CredentialThrottle, OneTimeCode, RateBucket
 from guichet.core.masking import mask_pan
 from guichet.delivery.models import OutboxMessage
@@ -276,6 +279,55 @@ def test_resent_codes_replace_the_earlier_ones(outbound, clock):
     assert submit_codes(client, *new)["Location"] == "/enrollment/methods/"
 
 
+COOLDOWN_FR = (
+    "Des codes vous ont été envoyés il y a moins de {} secondes. Veuillez les utiliser, "
+    "ou patienter avant d'en demander de nouveaux."
+)
+
+
+def test_a_resend_within_the_cooldown_says_how_long_the_cooldown_is(outbound, clock):
+    # given codes just sent
+    holder = make_cardholder(email="cooldown@example.com", phone="+687750107")
+    client = Client()
+    submit_email(client, holder.email)
+    clock.advance(seconds=29)
+    # when new codes are asked for within the 30 s
+    response = resend(client)
+    # then the message names the cooldown the codes core applies, and nothing more is queued
+    assert response.status_code == 200
+    assert ERROR.findall(text(response)) == [
+        f'<p class="error" role="alert" id="error">{COOLDOWN_FR.format(30)}</p>'
+    ]
+    assert sent_count() == (2, 2)
+    # and typing the email again says the same, on the codes page
+    again = submit_email(client, holder.email)
+    assert again["Location"] == "/enrollment/verify/"
+    assert text(client.get("/enrollment/verify/")).count(COOLDOWN_FR.format(30)) == 1
+
+
+def test_the_cooldown_message_follows_the_cooldown(outbound, clock, monkeypatch):
+    monkeypatch.setattr(policy, "RESEND_COOLDOWN", dt.timedelta(seconds=45))
+    holder = make_cardholder(email="cooldown45@example.com", phone="+687750108")
+    client = Client()
+    submit_email(client, holder.email)
+    clock.advance(seconds=40)
+    assert text(resend(client)).count(COOLDOWN_FR.format(45)) == 1
+    client.post("/i18n/setlang/", {"language": "en", "next": "/enrollment/verify/"})
+    clock.advance(seconds=1)
+    assert (
+        "Codes were sent less than 45 seconds ago. Please use them, or wait before asking for new ones."
+        in text(resend(client))
+    )
+
+
+def test_the_readme_gives_the_cooldown_the_code_applies():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    seconds = int(policy.RESEND_COOLDOWN.total_seconds())
+    said = re.findall(r"(\d+) s cooldown", readme)
+    assert said
+    assert set(said) == {str(seconds)}
+
+
 def test_five_wrong_attempts_block_the_sixth_even_with_the_right_codes_and_alert_the_owner(outbound, clock):
     # given
     smtp, _ = outbound
@@ -510,6 +562,63 @@ def test_session_ends_after_5_minutes_without_activity(outbound, clock):
     )
 
 
+def test_the_sms_method_links_to_a_page_that_says_how_to_change_the_phone(outbound, settings):
+    # given a signed-in cardholder and the issuer's support phone
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        branding=dataclasses.replace(settings.GUICHET.branding, support_phone="(+687) 27 12 34"),
+    )
+    holder = make_cardholder(email="phone@example.com", phone="+687750123")
+    client = Client()
+    sign_in(client, outbound, holder)
+    # the methods page: the seed's sentence and its "Modifier" link
+    methods = text(client.get("/enrollment/methods/"))
+    assert "Vous pouvez désactiver ou modifier cette méthode ici." in methods
+    assert '<a class="button secondary" href="/enrollment/phone/" id="change-phone">Modifier</a>' in methods
+    # when they follow it
+    response = client.get("/enrollment/phone/")
+    # then the page says to call the support phone, and offers no form but sign-out and language
+    assert response.status_code == 200
+    page = text(response)
+    assert (
+        "Pour le modifier, veuillez appeler le Service Relation Clientèle des Services Bancaires de "
+        'Banque Corail (démo) au <strong class="support-phone">(+687) 27 12 34</strong>.'
+    ) in page
+    assert "xxxxxxx23" in page
+    assert "750123" not in page
+    actions = re.findall(r'<form[^>]*action="([^"]*)"', page)
+    assert actions == ["/i18n/setlang/", "/enrollment/logout/"]
+    assert "<input" not in page.split("</header>", 1)[1]  # no field in the page itself
+
+
+def test_the_phone_page_changes_nothing_and_takes_no_post(outbound):
+    holder = make_cardholder(email="phone2@example.com", phone="+687750124")
+    client = Client()
+    sign_in(client, outbound, holder)
+    page = client.get("/enrollment/phone/")
+    before = Cardholder.objects.filter(pk=holder.pk).values().get()
+    response = client.post("/enrollment/phone/", {"csrfmiddlewaretoken": csrf(page), "phone": "+687990000"})
+    assert response.status_code == 405
+    assert Cardholder.objects.filter(pk=holder.pk).values().get() == before
+
+
+def test_the_phone_page_needs_a_signed_in_session(outbound):
+    assert Client().get("/enrollment/phone/")["Location"] == "/enrollment/"
+
+
+def test_the_phone_page_in_english(outbound):
+    holder = make_cardholder(email="phone3@example.com", phone="+687750125")
+    client = Client()
+    sign_in(client, outbound, holder)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/enrollment/"})
+    methods = text(client.get("/enrollment/methods/"))
+    assert "You can deactivate or change this method here." in methods
+    assert 'id="change-phone">Change</a>' in methods
+    page = text(client.get("/enrollment/phone/"))
+    assert "<h1>Change the SMS method</h1>" in page
+    assert '<strong class="support-phone">(+687) 00 00 00</strong>' in page
+
+
 def test_sign_out_ends_the_session(outbound):
     # given
     holder = make_cardholder(email="bye@example.com", phone="+687750118")
@@ -627,3 +736,19 @@ def test_healthz_reports_the_database_ok():
     # then
     assert response.status_code == 200
     assert json.loads(response.content) == {"status": "ok", "database": "ok"}
+
+
+def test_the_portals_script_is_a_static_file_the_csp_allows_and_no_script_is_inline(outbound):
+    holder = make_cardholder(email="script@example.com", phone="+687750126")
+    client = Client()
+    sign_in(client, outbound, holder)
+    response = client.get("/enrollment/password/")
+    page = response.content.decode()
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/guichet/portal.js" defer>']
+    assert "</script>" in page.split('portal.js" defer>', 1)[1][:9]  # an empty element: nothing inline
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert 'data-match-with="id_epin"' in page
+    assert 'data-active="actif"' in page
+    assert client.get("/static/guichet/portal.js").status_code == 200

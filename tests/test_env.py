@@ -200,6 +200,12 @@ def test_a_key_of_the_wrong_length_is_refused_by_name(tmp_path, name, value, mes
         ("GUICHET_MODE", "production", "GUICHET_MODE must be one of serve, demo, test, got 'production'"),
         ("GUICHET_DELIVERY", "cron", "GUICHET_DELIVERY must be 'inprocess' or 'worker'"),
         ("GUICHET_PORTAL_IDLE_TIMEOUT", "5m", "GUICHET_PORTAL_IDLE_TIMEOUT must be a whole number, got '5m'"),
+        ("GUICHET_LOGO_URL", "logo.svg", "GUICHET_LOGO_URL must start with one of https://, http://"),
+        (
+            "GUICHET_LOGO_URL",
+            "javascript:alert(1)",
+            "GUICHET_LOGO_URL must start with one of https://, http://",
+        ),
     ],
 )
 def test_a_malformed_setting_is_refused_by_name(tmp_path, name, value, message):
@@ -276,3 +282,42 @@ def test_demo_completes_a_partial_keys_file_and_keeps_the_existing_key(tmp_path)
     assert [line.partition("=")[0] for line in lines] == list(env.KEY_NAMES)
     assert lines[1] == f"GUICHET_HMAC_KEY={HMAC_HEX}"
     assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+
+
+def test_the_demo_issuer_has_a_logo_and_a_clearly_fictional_legal_footer(tmp_path):
+    branding = env.load(serve_env(tmp_path, GUICHET_SUPPORT_PHONE="(+687) 11 22 33")).branding
+    assert branding.logo_url == "/static/guichet/banque-corail.svg"
+    assert branding.logo_origin == ""
+    assert branding.legal == (
+        "BANQUE CORAIL (démo)",
+        "Direction des Services Bancaires - 1 rue des Coraux - BP 0000 - 98800 Nouméa - Nouvelle-Calédonie",
+        "Service Relation Clientèle (+687) 11 22 33 - contact@banque-corail.invalid"
+        " - RCS Nouméa 0000 B 000 000 - RIDET 0 000 000.000",
+    )
+
+
+def test_an_issuer_that_names_itself_gets_no_demo_logo_or_legal_footer(tmp_path):
+    branding = env.load(serve_env(tmp_path, GUICHET_ISSUER_NAME="Banque du Récif")).branding
+    assert (branding.logo_url, branding.legal) == ("", ())
+
+
+def test_the_issuer_logo_and_legal_lines_are_read_as_given(tmp_path):
+    branding = env.load(
+        serve_env(
+            tmp_path,
+            GUICHET_ISSUER_NAME="Banque du Récif",
+            GUICHET_LOGO_URL="https://cdn.recif.example/logo.svg",
+            # a literal \n breaks a line too: an env file holds one line per variable
+            GUICHET_ISSUER_LEGAL=" BANQUE DU RÉCIF \n 2 rue du Lagon, Nouméa\\nRCS Nouméa 1111 B 111 111\n\n",
+        )
+    ).branding
+    assert branding.logo_url == "https://cdn.recif.example/logo.svg"
+    assert branding.logo_origin == "https://cdn.recif.example"
+    assert branding.legal == ("BANQUE DU RÉCIF", "2 rue du Lagon, Nouméa", "RCS Nouméa 1111 B 111 111")
+
+
+def test_the_legal_footer_can_be_read_from_a_file(tmp_path):
+    legal = tmp_path / "legal.txt"
+    legal.write_text("BANQUE DU RÉCIF\nRIDET 111 111 111\n", encoding="utf-8")
+    branding = env.load(serve_env(tmp_path, GUICHET_ISSUER_LEGAL_FILE=str(legal))).branding
+    assert branding.legal == ("BANQUE DU RÉCIF", "RIDET 111 111 111")

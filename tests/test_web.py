@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import re
 
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client, RequestFactory
+from django.utils import translation
 
-from guichet.delivery.services import outbox_enqueue_sms
+from guichet.delivery.services import outbox_enqueue_email, outbox_enqueue_http, outbox_enqueue_sms
 from guichet.delivery.worker import deliver_due
 from guichet.devinbox.views import inbox
 from guichet.env import Branding
@@ -46,6 +48,71 @@ def test_dev_inbox_shows_each_message_as_the_recipient_reads_it_in_demo_mode(set
     assert "Banque Corail : votre code de vérification est 31415926." in page
     assert "Banque Corail: your verification code is 27182818." in page
     assert page.index("27182818") < page.index("31415926")  # newest first
+
+
+def _three_kinds(settings) -> None:
+    """A demo deployment with one SMS, one email and one RReq in the outbox."""
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, mode="demo")
+    brand = settings.GUICHET.branding
+    outbox_enqueue_sms(to="+687751123", template="enrollment_code", language="fr",
+                       context={"code": "31415926", "brand": brand})  # fmt: skip
+    outbox_enqueue_email(to="marie@example.com", template="enrollment_code", language="fr",
+                         context={"code": "Zx8w7", "brand": brand})  # fmt: skip
+    outbox_enqueue_http(kind="3ds.rreq", key="rreq:1", url="https://ds.example/rreq",
+                        body=b'{"messageType":"RReq","transStatus":"Y"}')  # fmt: skip
+
+
+def _kinds(page: str) -> list[str]:
+    return re.findall(r'class="inbox-message (\w+)"', page)
+
+
+def _inbox(query: str = "", language: str = "fr") -> str:
+    # The view itself: /dev/ is routed in demo mode only, and the tests' URLs are not a demo's.
+    with translation.override(language):
+        return _text(inbox(RequestFactory().get(f"/dev/inbox{query}")))
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [("fr", ["Tout", "SMS", "E-mails", "Requêtes HTTP"]), ("en", ["All", "SMS", "E-mails", "HTTP requests"])],
+)
+def test_dev_inbox_has_a_tab_per_kind_of_message_with_its_count(settings, language, labels):
+    _three_kinds(settings)
+    page = _inbox(language=language)
+    tabs = re.findall(
+        r'<a href="(/dev/inbox[^"]*)" class="inbox-tab[^"]*" id="tab-\w+"[^>]*>([^<]+) <span', page
+    )
+    assert tabs == [
+        ("/dev/inbox", labels[0]),
+        ("/dev/inbox?channel=sms", labels[1]),
+        ("/dev/inbox?channel=email", labels[2]),
+        ("/dev/inbox?channel=http", labels[3]),
+    ]
+    assert re.findall(r'<span class="count">\((\d+)\)</span>', page) == ["3", "1", "1", "1"]
+    # all of them, newest first, the current tab marked
+    assert _kinds(page) == ["http", "email", "sms"]
+    assert 'id="tab-all" aria-current="page"' in page
+
+
+@pytest.mark.parametrize(("channel", "kinds"), [("sms", ["sms"]), ("email", ["email"]), ("http", ["http"])])
+def test_each_dev_inbox_tab_shows_only_its_kind(settings, channel, kinds):
+    _three_kinds(settings)
+    page = _inbox(f"?channel={channel}")
+    assert _kinds(page) == kinds
+    assert f'id="tab-{channel}" aria-current="page"' in page
+    assert page.count('aria-current="page"') == 1
+
+
+def test_the_dev_inbox_shows_an_http_post_as_its_receiver_gets_it(settings):
+    _three_kinds(settings)
+    page = _inbox("?channel=http")
+    assert "<strong>POST 3ds.rreq</strong> → https://ds.example/rreq" in page
+    assert '<pre>{\n  "messageType": "RReq",\n  "transStatus": "Y"\n}</pre>' in page
+
+
+def test_an_unknown_dev_inbox_tab_shows_everything(settings):
+    _three_kinds(settings)
+    assert _kinds(_inbox("?channel=fax")) == ["http", "email", "sms"]
 
 
 def test_dev_inbox_does_not_exist_outside_demo_mode():
@@ -116,3 +183,23 @@ def test_help_and_secure_shopping_pages_are_linked_from_every_portal_step(path, 
     assert page.status_code == 200
     assert title_fr in _text(page)
     assert page["X-Frame-Options"] == "DENY"
+
+
+ICON = '<link rel="icon" href="/static/guichet/favicon.svg" type="image/svg+xml">'
+
+
+@pytest.mark.parametrize("path", ["/enrollment/", "/enrollment/help/", "/account/signin/"])
+def test_the_issuer_and_operator_pages_link_the_favicon(path):
+    response = Client().get(path)
+    assert response.status_code == 200
+    assert response.content.decode().count(ICON) == 1
+
+
+def test_favicon_ico_leads_to_the_svg_icon():
+    client = Client()
+    response = client.get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (302, "/static/guichet/favicon.svg")
+    icon = client.get(response["Location"])
+    assert icon.status_code == 200
+    assert icon["Content-Type"] == "image/svg+xml"
+    assert b"<svg" in b"".join(icon.streaming_content)

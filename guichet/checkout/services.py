@@ -198,6 +198,9 @@ def _charge(payment: Payment, *, payer: Payer, language: str) -> None:
             "amount": money_format(payment.amount, payment.currency, language),
             "address": payer.email,
             "date": now,
+            # The bill's own time zone (its months are cut there), not UTC: the date the customer sees
+            # on the bill.
+            "time_zone": settings.GUICHET.subscribers.billing_time_zone,
             "payment_id": payment.public_id,
             "operator_name": settings.GUICHET.subscribers.operator_short_name,
             "service_name": settings.GUICHET.subscribers.service_name,

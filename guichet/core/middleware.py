@@ -14,6 +14,12 @@ CSP = (
 )
 
 
+def with_issuer_logo(policy: str) -> str:
+    """`policy` with the issuer's logo host (GUICHET_LOGO_URL on another site) in img-src."""
+    logo = settings.GUICHET.branding.logo_origin
+    return policy.replace("img-src 'self' data:", f"img-src 'self' data: {logo}") if logo else policy
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -21,7 +27,7 @@ class SecurityHeadersMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         # A view that must be framed (the 3DS challenge) sets its own policy first.
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", with_issuer_logo(CSP))
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if request.path.startswith(("/enrollment/", "/admin/", "/dev/")):

@@ -55,6 +55,8 @@ HTTP_TIMEOUT_S = 10.0
 MAX_ANSWER_BYTES = 64 * 1024
 MAX_RREQ_BYTES = 64 * 1024
 _UUID = re.compile(UUID_PATTERN)
+# challengeCancel 01: the cardholder chose "Annuler votre paiement" (notes §4.2).
+CANCELLED_BY_CARDHOLDER: Final = "01"
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,13 @@ def threeds_challenge_complete(*, order_id: uuid.UUID, cres: str, session_data: 
         if mismatched:
             return _finish(order, Order.Status.ERROR, error=_problem("305", f"CRes: {','.join(mismatched)}"))
         order.trans_status = final.transStatus
-        return _finish(order, Order.Status.ACCEPTED if final.transStatus == "Y" else Order.Status.REFUSED)
+        if final.transStatus == "Y":
+            return _finish(order, Order.Status.ACCEPTED)
+        # The CRes does not say why; the RReq, if the DS already has it, tells a cancel from a refusal.
+        cancelled = DsResult.objects.filter(
+            transaction__order=order, accepted=True, rreq__challengeCancel=CANCELLED_BY_CARDHOLDER
+        ).exists()
+        return _finish(order, Order.Status.CANCELLED if cancelled else Order.Status.REFUSED)
 
 
 # --- the Directory Server simulator ---------------------------------------------------------------
@@ -435,6 +443,12 @@ def ds_rreq_receive(*, raw: bytes) -> dict[str, Any]:
     DsResult.objects.create(
         transaction=known, received_at=clock.now(), accepted=accepted, rreq=data, answer=answer
     )
+    cancel = (data or {}).get("challengeCancel") == CANCELLED_BY_CARDHOLDER
+    if accepted and cancel and known is not None and known.order_id is not None:
+        # The final CRes (transStatus N) may have come first and refused the order: it was a cancel.
+        Order.objects.filter(pk=known.order_id, status=Order.Status.REFUSED, trans_status="N").update(
+            status=Order.Status.CANCELLED, updated_at=clock.now()
+        )
     return answer
 
 

@@ -11,13 +11,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from guichet.audit.services import audit_record
 from guichet.cards.models import Cardholder
 from guichet.cards.services import EpinInvalid, epin_set
+from guichet.codes import policy
 from guichet.core import clock
 from guichet.core.http import client_ip
 from guichet.enrollment.forms import CodesForm, EmailForm, EpinForm
@@ -99,10 +100,7 @@ def start(request: HttpRequest) -> HttpResponse:
     )
     if outcome is Outcome.COOLDOWN:
         # Codes were just sent: let the person type them rather than send more.
-        messages.info(
-            request,
-            _("Codes were sent less than a minute ago. Please use them, or wait before asking for new ones."),
-        )
+        messages.info(request, _cooldown_text())
     if outcome in (Outcome.SENT, Outcome.COOLDOWN) and holder is not None:
         request.session[HOLDER] = holder.pk
         request.session[STAGE] = "codes"
@@ -149,16 +147,42 @@ def codes(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _cooldown_text() -> str:
+    """The resend cooldown's message, with the cooldown the codes core applies."""
+    seconds = int(policy.RESEND_COOLDOWN.total_seconds())
+    return ngettext(
+        "Codes were sent less than %(seconds)s second ago. "
+        "Please use them, or wait before asking for new ones.",
+        "Codes were sent less than %(seconds)s seconds ago. "
+        "Please use them, or wait before asking for new ones.",
+        seconds,
+    ) % {"seconds": seconds}
+
+
 def _codes_page(
     request: HttpRequest, form: CodesForm, *, outcome: str = "", status: int = 200
 ) -> HttpResponse:
-    context = {"form": form, "outcome": outcome, "nonce": _issue_nonce(request, "codes")}
+    context = {
+        "form": form,
+        "outcome": outcome,
+        "nonce": _issue_nonce(request, "codes"),
+        "cooldown": _cooldown_text() if outcome == Outcome.COOLDOWN.value else "",
+    }
     return render(request, "enrollment/codes.html", context, status=status)
 
 
 @signed_in
 def methods(request: HttpRequest, holder: Cardholder) -> HttpResponse:
     return render(request, "enrollment/methods.html", {"holder": holder, "cards": list(holder.cards.all())})
+
+
+@signed_in
+@require_GET
+def phone(request: HttpRequest, holder: Cardholder) -> HttpResponse:
+    """How to change the phone that receives the codes: by calling the issuer, never from a web
+    session (whoever holds one could otherwise send the codes to their own phone). Changes nothing."""
+    context = {"holder": holder, "cards": list(holder.cards.all())}
+    return render(request, "enrollment/phone.html", context)
 
 
 @signed_in

@@ -63,7 +63,7 @@ FR = Wording(
     wrong="L'un des 2 codes saisis n'est pas correct.",
     two_left="Il vous reste 2 essais.",
     used_up="Vous avez épuisé vos essais.",
-    success="Authentification réussie\u00a0!",
+    success="Authentification Réussie!",
     back="Retour à la boutique",
     cancelled="Vous avez annulé votre paiement.",
     timeout="Le temps accordé pour l'authentification est écoulé.",
@@ -326,6 +326,7 @@ def test_cancel(
     frame = open_checkout(page, merchant, payment, size="05")
     frame.get_by_role("button", name=words.cancel).click()
     expect(frame.get_by_text(words.cancelled)).to_be_visible()
+    expect(frame.locator("h1")).to_have_text(words.step1)  # cancelled at step 1, headed as step 1
     expect(frame.locator("#done")).to_be_visible(timeout=10_000)  # auto-posted
     [notified] = merchant.notified
     assert decoded(notified["cres"])["transStatus"] == "N"

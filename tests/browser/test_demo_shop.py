@@ -50,12 +50,14 @@ class Words:
     success: str
     cancel_payment: str
     acs_cancelled: str
-    refused: str
     accepted: str
     y_meaning: str
     rreq_valid: str
     cancelled: str
     verified: str
+    refused: str
+    no_epin_info: str
+    bank_says: str
 
 
 FR = Words(
@@ -67,15 +69,17 @@ FR = Words(
     password="Mot de passe",
     validate="Valider",
     sms_label="Code reçu par SMS",
-    success="Authentification réussie !",
+    success="Authentification Réussie!",
     cancel_payment="Annuler votre paiement",
     acs_cancelled="Votre paiement est annulé",
-    refused="Paiement refusé",
     accepted="Paiement accepté",
     y_meaning="Y — authentification réussie",
     rreq_valid="valide\u00a0: réponse RRes (resultsStatus 01).",
     cancelled="Paiement annulé",
     verified="signature vérifiée",
+    refused="Paiement refusé",
+    no_epin_info="Pas de mot de passe fixe\u00a0? Veuillez vous enrôler au préalable",
+    bank_says="Message de votre banque\u00a0:",
 )
 EN = Words(
     lang="en",
@@ -89,12 +93,14 @@ EN = Words(
     success="Authentication successful!",
     cancel_payment="Cancel your payment",
     acs_cancelled="Your payment is cancelled",
-    refused="Payment refused",
     accepted="Payment accepted",
     y_meaning="Y — authentication successful",
     rreq_valid="valid: answered RRes (resultsStatus 01).",
     cancelled="Payment cancelled",
     verified="signature verified",
+    refused="Payment refused",
+    no_epin_info="No static password? Please enrol first",
+    bank_says="Message from your bank:",
 )
 LANGUAGES = [pytest.param(FR, id="fr"), pytest.param(EN, id="en")]
 
@@ -192,7 +198,7 @@ def test_a_card_payment_of_299_eur_with_the_challenge_in_the_shops_iframe(
 
 
 @pytest.mark.parametrize("words", LANGUAGES)
-def test_cancelling_in_the_challenge_refuses_the_payment_and_the_ds_gets_the_cancel(
+def test_cancelling_in_the_challenge_cancels_the_payment_and_the_ds_gets_the_cancel(
     shop: Page, outbound, delivery_thread, words
 ):
     reason = missing("/3ds/areq", "/3ds/challenge")
@@ -207,13 +213,33 @@ def test_cancelling_in_the_challenge_refuses_the_payment_and_the_ds_gets_the_can
     challenge = page.frame_locator("#challenge")
     challenge.get_by_role("button", name=words.cancel_payment).click()
     expect(challenge.get_by_text(words.acs_cancelled)).to_be_visible()
-    # then the shop shows the refusal, and the DS received an RReq saying the cardholder cancelled
-    expect(page.locator("#outcome h1")).to_have_text(words.refused, timeout=20_000)
+    # then the shop shows the cancel, and the DS received an RReq saying the cardholder cancelled
+    expect(page.locator("#outcome h1")).to_have_text(words.cancelled, timeout=20_000)
     expect(page.locator("#ds .ds-summary")).to_contain_text(words.rreq_valid)
     rreq = DsResult.objects.get().rreq or {}
     assert (rreq["transStatus"], rreq["challengeCancel"]) == ("N", "01")
-    assert Order.objects.get().trans_status == "N"
+    order = Order.objects.get()
+    assert (order.status, order.trans_status) == (Order.Status.CANCELLED, "N")
     assert outbound[1].to(PHONE) == []
+
+
+@pytest.mark.parametrize("words", LANGUAGES)
+def test_a_card_without_an_epin_is_refused_with_the_banks_text_for_the_shopper(shop: Page, outbound, words):
+    reason = missing("/3ds/areq")
+    if reason:
+        pytest.skip(reason)
+    page = shop
+    # given a cardholder who never set an ePin (like the demo's Paul)
+    pan = make_pan("497010")
+    make_cardholder(email="paul@example.com", phone="+687762245", pans=[pan])
+    # when they pay by card
+    order = pay_by_card(page, words, pan)
+    # then the payment is refused without a challenge, and the shop shows the ARes's cardholderInfo
+    expect(page.locator("#outcome h1")).to_have_text(words.refused)
+    info = (Order.objects.get(pk=order.pk).ares or {})["cardholderInfo"]
+    assert info.startswith(words.no_epin_info)
+    expect(page.locator("#cardholder-info")).to_have_text(f"{words.bank_says} {info}")
+    assert outbound[1].to("+687762245") == []
 
 
 @pytest.mark.parametrize("words", LANGUAGES)

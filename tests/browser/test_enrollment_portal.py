@@ -61,6 +61,8 @@ class Wording:
     session_ended: str
     sms_says: str
     email_subject_says: str
+    confirmation_active: str
+    close_message: str
 
 
 FR = Wording(
@@ -81,7 +83,7 @@ FR = Wording(
     resend="Renvoyer les codes",
     resent="De nouveaux codes vous ont été envoyés. Les codes précédents ne sont plus valables.",
     cooldown=(
-        "Des codes vous ont été envoyés il y a moins d'une minute. Veuillez les utiliser, "
+        "Des codes vous ont été envoyés il y a moins de 30 secondes. Veuillez les utiliser, "
         "ou patienter avant d'en demander de nouveaux."
     ),
     back="Retour",
@@ -108,6 +110,8 @@ FR = Wording(
     session_ended="Votre session a pris fin après 5 minutes d'inactivité. Veuillez recommencer.",
     sms_says="votre code de vérification est",
     email_subject_says="votre code de vérification",
+    confirmation_active="actif",
+    close_message="Fermer ce message",
 )
 
 EN = Wording(
@@ -124,7 +128,7 @@ EN = Wording(
     codes_failed="The connection with SMS and Email verification failed.",
     resend="Resend the codes",
     resent="New codes have been sent. The previous codes no longer work.",
-    cooldown=("Codes were sent less than a minute ago. Please use them, or wait before asking for new ones."),
+    cooldown="Codes were sent less than 30 seconds ago. Please use them, or wait before asking for new ones.",
     back="Back",
     methods_title="Authentication methods to approve your online payments",
     card_label="Card number {n}:",
@@ -148,6 +152,8 @@ EN = Wording(
     session_ended="Your session ended after 5 minutes without activity. Please start again.",
     sms_says="your verification code is",
     email_subject_says="your verification code",
+    confirmation_active="active",
+    close_message="Close this message",
 )
 
 LANGUAGES = [pytest.param(FR, id="fr"), pytest.param(EN, id="en")]
@@ -440,6 +446,79 @@ def test_epin_confirmation_mismatch_is_refused(page, outbound, delivery_thread, 
     # and back on the methods page the ePin method is still inactive
     page.get_by_role("link", name=words.cancel, exact=True).click()
     expect(page.locator("#method-epin .state")).to_have_text(words.inactive)
+    expect(page.locator(".messages .message")).to_have_count(0)
+
+
+GREEN = "rgb(231, 245, 234)"  # the .notice background: --ok on white
+
+
+@pytest.mark.parametrize("words", LANGUAGES)
+def test_the_confirmation_turns_green_and_active_while_it_matches_the_password(
+    page, outbound, delivery_thread, clock, words
+):
+    # given a signed-in cardholder on the password page
+    holder = make_cardholder(email="marie@example.com", phone=PHONE)
+    sign_in(page, words, outbound, holder)
+    page.get_by_role("link", name=words.save_password, exact=True).click()
+    password = page.get_by_label(words.password_label, exact=True)
+    confirmation = page.get_by_label(words.confirmation_label, exact=True)
+    field, state = page.locator("#confirmation-field"), page.locator("#confirmation-state")
+    # when the password is typed and the confirmation only begins it: not green, no word
+    password.fill("1234")
+    confirmation.press_sequentially("123")
+    expect(field).not_to_have_class("field match")
+    expect(state).to_have_text("")
+    # when the confirmation repeats it: the box is green and says "actif"
+    confirmation.press_sequentially("4")
+    expect(field).to_have_class("field match")
+    expect(state).to_have_text(words.confirmation_active)
+    assert confirmation.evaluate("el => getComputedStyle(el).backgroundColor") == GREEN
+    # when the password changes under it: no longer
+    password.fill("1243")
+    expect(field).not_to_have_class("field match")
+    expect(state).to_have_text("")
+    assert confirmation.evaluate("el => getComputedStyle(el).backgroundColor") != GREEN
+    # a repeated password that is not 4 digits is not "active" either
+    password.fill("12a")
+    confirmation.fill("12a")
+    expect(state).to_have_text("")
+    # and the server still decides: a mismatch sent anyway is refused
+    password.fill("1234")
+    confirmation.fill("4321")
+    page.get_by_role("button", name="OK", exact=True).click()
+    expect(page.locator("#error")).to_have_text(words.epin_mismatch)
+    assert stored_hash(holder) == ""
+
+
+@pytest.mark.parametrize("words", LANGUAGES)
+def test_the_success_message_closes_with_its_button_from_the_keyboard(
+    page, outbound, delivery_thread, clock, words
+):
+    # given a cardholder who just set their ePin: the success message at the top right
+    holder = make_cardholder(email="marie@example.com", phone=PHONE)
+    sign_in(page, words, outbound, holder)
+    page.get_by_role("link", name=words.save_password, exact=True).click()
+    set_epin(page, words, "1234", "1234")
+    message = page.locator(".messages .message")
+    expect(message).to_have_text([words.enrolled])
+    close = message.get_by_role("button", name=words.close_message, exact=True)
+    expect(close).to_be_visible()
+    # when they reach its close button with the keyboard and press Enter
+    page.locator("body").focus()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if close.evaluate("el => el === document.activeElement"):
+            break
+    assert close.evaluate("el => el === document.activeElement"), "the close button is not reachable by Tab"
+    page.keyboard.press("Enter")
+    # then the message is gone, the focus is back on the page's content, and the page is unchanged
+    expect(page.locator(".messages")).to_have_count(0)
+    assert page.evaluate("document.activeElement.tagName") == "MAIN"
+    expect(page.locator("h1")).to_have_text(words.methods_title)
+    # and another message closes with a click (the sign-out one)
+    page.get_by_role("button", name=words.sign_out).click()
+    expect(page.locator(".messages .message")).to_have_text([words.signed_out])
+    page.get_by_role("button", name=words.close_message, exact=True).click()
     expect(page.locator(".messages .message")).to_have_count(0)
 
 

@@ -33,6 +33,9 @@ from tests.support.fixtures import sms_code
 
 pytestmark = pytest.mark.django_db
 
+STEP_1 = '<h1 class="acs-title">Étape 1 sur 2\u00a0: Authentification par Mot de passe</h1>'
+STEP_2 = '<h1 class="acs-title">Étape 2 sur 2\u00a0: Authentification par SMS</h1>'
+
 
 def deliver_all() -> None:
     while deliver_due():
@@ -88,7 +91,8 @@ def test_success_sends_one_rreq_y_and_posts_cres_y(
     assert 'data-autosubmit="1000"' in html
     page = step(client, html, action="finish")
     html = page.content.decode()
-    assert "Authentification réussie\u00a0!" in html
+    assert "<h2>Authentification Réussie!</h2>" in html  # as the seed writes it
+    assert STEP_2 in html
     assert "Retour à la boutique" in html
     assert form_action(html) == started.areq["notificationURL"]
     assert final_cres(html) == {
@@ -186,11 +190,25 @@ def test_cancel_gives_n_01_cancel_01(client: Client, outbound: Any, ds: Director
     html = post_creq(client, started.creq()).content.decode()
     html = step(client, html, action="cancel", epin="").content.decode()
     assert "Vous avez annulé votre paiement." in html
+    # cancelled at step 1: the final page keeps step 1's heading
+    assert STEP_1 in html
+    assert "Étape 2 sur 2" not in html
     assert final_cres(html)["transStatus"] == "N"
     [rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["transStatusReason"], rreq["challengeCancel"]) == ("N", "01", "01")
     assert rreq["interactionCounter"] == "00"
     assert outbound[1].state.received == []  # no SMS was ever sent
+
+
+def test_cancel_at_the_sms_step_keeps_step_2s_heading(
+    client: Client, outbound: Any, ds: DirectoryServer
+) -> None:
+    started = start(client, ds_url=ds.url)
+    html = to_sms_step(client, started)
+    html = step(client, html, action="cancel").content.decode()
+    assert "Vous avez annulé votre paiement." in html
+    assert STEP_2 in html
+    assert "Étape 1 sur 2" not in html
 
 
 def test_creq_timeout_detected_without_browser(client: Client, ds: DirectoryServer, clock: Any) -> None:
@@ -317,6 +335,43 @@ def test_pages_are_frameable_and_set_no_cookie(client: Client) -> None:
     assert other.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in other.headers["Content-Security-Policy"]
     assert 'action="https://merchant.example.test/3ds/notify"' in html
+
+
+def test_the_challenge_pages_show_the_issuers_logo_and_legal_footer(client: Client, settings: Any) -> None:
+    # given an issuer's logo on its own site and its legal lines
+    branding = dataclasses.replace(
+        settings.GUICHET.branding,
+        logo_url="https://cdn.recif.example/logo.svg",
+        legal=("BANQUE DU RÉCIF", "RCS Nouméa 1111 B 111 111"),
+    )
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, branding=branding)
+    started = start(client)
+    # when the challenge opens, and when it ends
+    page = post_creq(client, started.creq())
+    final = step(client, page.content.decode(), action="cancel")
+    # then both pages show them, and their CSP lets the logo load from that host
+    footer = (
+        '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE DU RÉCIF</p>'
+        "<p>RCS Nouméa 1111 B 111 111</p></footer>"
+    )
+    for response in (page, final):
+        html = response.content.decode()
+        assert '<img src="https://cdn.recif.example/logo.svg" alt="Banque Corail" class="acs-logo">' in html
+        assert footer in html
+        assert (
+            "img-src 'self' data: https://cdn.recif.example;" in response.headers["Content-Security-Policy"]
+        )
+
+
+def test_the_challenge_shows_the_demo_issuers_logo_and_footer_by_default(client: Client) -> None:
+    html = post_creq(client, start(client).creq()).content.decode()
+    assert '<img src="/static/guichet/banque-corail.svg" alt="Banque Corail" class="acs-logo">' in html
+    assert '<footer class="issuer-legal" id="issuer-legal"><p>BANQUE CORAIL (démo)</p>' in html
+
+
+def test_the_challenge_pages_link_the_favicon(client: Client) -> None:
+    page = post_creq(client, start(client).creq()).content.decode()
+    assert page.count('<link rel="icon" href="/static/guichet/favicon.svg" type="image/svg+xml">') == 1
 
 
 def test_final_page_csp_allows_the_notification_origin(client: Client) -> None:

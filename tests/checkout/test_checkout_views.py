@@ -7,6 +7,7 @@ import datetime as dt
 import html
 import re
 from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
@@ -235,6 +236,32 @@ def test_signed_in_customer_pays_without_signing_in_again(shop):
     assert f"prix{NBSP}: 3,90{NBSP}€ TTC" in content.body
     assert "PANIER EDITEUR" in content.body
     assert created["id"] in content.body
+
+
+@pytest.mark.parametrize(
+    ("language", "line"), [("fr", f"  date{NBSP}: %d/%m/%Y %H:%M"), ("en", "  date: %Y-%m-%d %H:%M")]
+)
+def test_the_summary_email_dates_the_purchase_in_the_billing_time_zone(shop, settings, language, line):
+    # given a billing time zone whose date differs from UTC's at this hour (UTC+14, or UTC-11)
+    zone = "Pacific/Kiritimati" if guichet_clock.now().hour >= 10 else "Pacific/Pago_Pago"
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        subscribers=dataclasses.replace(settings.GUICHET.subscribers, billing_time_zone=zone),
+    )
+    multi_bal()
+    client = browser(language=language)
+    sign_in(client, "paul@lagon.example")
+    created = shop.pay(amount=390)
+    # when they confirm
+    client.post(f"/pay/{created['id']}/confirm/")
+    # then the summary gives the date and time of the charge in that zone, and names it
+    charged_at = BillCharge.objects.get().charged_at
+    local = charged_at.astimezone(ZoneInfo(zone))
+    assert local.date() != charged_at.astimezone(dt.UTC).date()
+    [summary] = summaries()
+    body = outbox_content(summary).body.splitlines()
+    assert f"{local.strftime(line)} ({zone})" in body
+    assert "(UTC)" not in outbox_content(summary).body
 
 
 def test_confirming_again_never_charges_again(shop):

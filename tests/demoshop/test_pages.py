@@ -18,7 +18,7 @@ from guichet.demo.data import DEMO_CARDS
 from guichet.demo.data import demo_seed as cards_demo_seed
 from guichet.demoshop.demo import demo_seed, shop_url
 from guichet.demoshop.models import DsTransaction, Order
-from tests.demoshop.support import FakeAcs
+from tests.demoshop.support import FakeAcs, ares
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.demoshop.urls")]
 
@@ -219,6 +219,32 @@ def test_the_result_page_shows_what_the_ds_received(client, fake_acs: FakeAcs):
     assert 'http-equiv="refresh"' not in page
 
 
+INFO = "Pas de mot de passe fixe ? Enrôlez-vous d'abord sur le portail : https://banque.example/enrollment/"
+
+
+@pytest.mark.parametrize(
+    ("lang", "label"), [("fr", "Message de votre banque\u00a0:"), ("en", "Message from your bank:")]
+)
+def test_the_result_page_shows_the_cardholder_info_of_the_ares(client, fake_acs: FakeAcs, lang, label):
+    # given an ACS that refuses the card of a cardholder without an ePin, with a text for them
+    fake_acs.answer = lambda areq: (
+        200,
+        json.dumps(ares(areq, "N", transStatusReason="13", cardholderInfo=INFO)).encode(),
+    )
+    if lang == "en":
+        english(client)
+    order, _ = pay_by_card(client)
+    # then the shop shows the bank's text to the customer, under the outcome
+    page = text(client.get(f"/demo/shop/order/{order.id}/"))
+    assert f'<p id="cardholder-info" role="note"><span class="label">{label}</span> {INFO}</p>' in page
+
+
+def test_the_result_page_has_no_cardholder_info_when_the_ares_has_none(client, fake_acs: FakeAcs):
+    fake_acs.answer = lambda areq: (200, json.dumps(ares(areq, "N", transStatusReason="01")).encode())
+    order, _ = pay_by_card(client)
+    assert 'id="cardholder-info"' not in text(client.get(f"/demo/shop/order/{order.id}/"))
+
+
 def test_the_result_page_waits_for_the_rreq(client, fake_acs: FakeAcs):
     order, _ = pay_by_card(client)
     Order.objects.filter(pk=order.pk).update(status=Order.Status.ACCEPTED, trans_status="Y")
@@ -257,3 +283,9 @@ def test_demo_seed_registers_the_merchant_once_and_gives_a_known_epin(settings, 
     assert lines[0].startswith("Demo shop          http://localhost:8000/demo/shop/")
     assert f"  card {DEMO_CARDS[0].pan}  exp 12/29  Marie Kafeat (ePin 6789 unless changed)" in lines
     assert any(DEMO_CARDS[2].pan in line and "/enrollment/" in line for line in lines)
+
+
+def test_the_shop_has_its_own_favicon(client):
+    page = text(client.get("/demo/shop/"))
+    assert page.count('<link rel="icon" href="/static/demoshop/favicon.svg" type="image/svg+xml">') == 1
+    assert client.get("/static/demoshop/favicon.svg").status_code == 200

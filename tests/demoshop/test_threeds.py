@@ -414,6 +414,51 @@ def test_the_final_cres_decides_the_order(fake_acs: FakeAcs, status, outcome):
     assert "frame-ancestors 'self'" in response["Content-Security-Policy"]
 
 
+def cancel_rreq(ds: DsTransaction) -> dict[str, Any]:
+    """The ACS's RReq after "Annuler votre paiement" (N / 01 / challengeCancel 01)."""
+    return rreq(
+        ds, transStatus="N", transStatusReason="01", challengeCancel="01", authenticationValue=None, eci=None
+    )
+
+
+def test_a_cancel_whose_rreq_comes_before_the_cres_cancels_the_order(client, fake_acs: FakeAcs):
+    # given the DS received the RReq saying the cardholder cancelled
+    order, ds = challenged(fake_acs)
+    post_rreq(client, cancel_rreq(ds))
+    # when the final CRes (transStatus N) arrives
+    post_cres(order, cres_for(order, "N"))
+    # then the order is cancelled, not refused
+    order.refresh_from_db()
+    assert (order.status, order.trans_status) == (Order.Status.CANCELLED, "N")
+
+
+def test_a_cancel_whose_rreq_comes_after_the_cres_cancels_the_refused_order(client, fake_acs: FakeAcs):
+    order, ds = challenged(fake_acs)
+    post_cres(order, cres_for(order, "N"))
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUSED
+    post_rreq(client, cancel_rreq(ds))
+    order.refresh_from_db()
+    assert (order.status, order.trans_status) == (Order.Status.CANCELLED, "N")
+
+
+def test_a_refusal_without_challenge_cancel_stays_refused(client, fake_acs: FakeAcs):
+    # given the attempts were used up (N / 19, no challengeCancel)
+    order, ds = challenged(fake_acs)
+    post_rreq(client, rreq(ds, transStatus="N", transStatusReason="19", authenticationValue=None, eci=None))
+    post_cres(order, cres_for(order, "N"))
+    order.refresh_from_db()
+    assert order.status == Order.Status.REFUSED
+
+
+def test_a_cancel_rreq_does_not_undo_an_accepted_order(client, fake_acs: FakeAcs):
+    order, ds = challenged(fake_acs)
+    post_cres(order, cres_for(order, "Y"))
+    post_rreq(client, cancel_rreq(ds))
+    order.refresh_from_db()
+    assert order.status == Order.Status.ACCEPTED
+
+
 def test_a_padded_cres_is_read_too(fake_acs: FakeAcs):
     order, _ds = challenged(fake_acs)
     cres = cres_for(order)

@@ -236,6 +236,18 @@ def test_the_customer_space_shows_the_current_bill_and_past_ones(contract, clock
     assert client.get("/account/bills/2026-13/").status_code == 404
 
 
+def test_the_bill_dates_each_charge_in_the_billing_time_zone(contract, settings):
+    # given a purchase at 23:30 UTC on 31 October: 1 November in Paris, so on November's bill
+    charge(contract, "pay_1", 390, dt.datetime(2026, 10, 31, 23, 30, tzinfo=UTC))
+    client = signed_in_client(MARIE, PASSWORD)
+    # then November's bill dates it 1 November, not 31 October
+    page = text(client.get("/account/bills/2026-11/"))
+    assert '<td class="charged-on">01/11/2026</td>' in page
+    # and in Nouméa (UTC+11) too
+    subscriber_settings(settings, billing_time_zone="Pacific/Noumea")
+    assert '<td class="charged-on">01/11/2026</td>' in text(client.get("/account/bills/2026-11/"))
+
+
 def test_the_customer_space_in_english(contract):
     charge(contract, "pay_1", 390, domain_clock.now())
     client = signed_in_client(MARIE, PASSWORD)

@@ -36,6 +36,9 @@ class Challenge(models.Model):
     # The ePin typed at step 1, encrypted, until it is checked together with the SMS code at step 2.
     epin_encrypted = models.BinaryField(null=True, blank=True)
     error = models.CharField(max_length=16, blank=True)  # why the current page shows an error
+    # The step the outcome was decided at: the final page keeps that step's heading ("Annuler votre
+    # paiement" at step 1 is not step 2's). Blank before the outcome, and for rows older than the field.
+    ended_step = models.CharField(max_length=8, choices=Step.choices, blank=True, default="")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

@@ -262,11 +262,15 @@ def _finish(
     )
     _log(tx, AcsMessage.Kind.RREQ, AcsMessage.Direction.OUT, body)
     if challenge is not None:
+        if challenge.step != Challenge.Step.DONE:
+            challenge.ended_step = challenge.step
         challenge.step = Challenge.Step.DONE
         challenge.epin_encrypted = None
         challenge.error = outcome.why
         challenge.updated_at = now
-        challenge.save(update_fields=["step", "epin_encrypted", "error", "updated_at", "token_hash"])
+        challenge.save(
+            update_fields=["step", "ended_step", "epin_encrypted", "error", "updated_at", "token_hash"]
+        )
     audit_record(
         event="acs:challenge:result",
         subject=str(tx.acs_trans_id),

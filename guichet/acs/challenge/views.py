@@ -25,6 +25,7 @@ from guichet.acs.challenge import display
 from guichet.acs.challenge.models import Challenge
 from guichet.acs.challenge.services import Screen, challenge_creq, challenge_step
 from guichet.core.http import client_ip
+from guichet.core.middleware import with_issuer_logo
 
 MAX_FIELD = 16 * 1024
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -41,7 +42,7 @@ def _csp(post_url: str) -> str:
     # The final form posts to the requestor's notificationURL: its origin joins 'self' in form-action.
     origin = _origin(post_url) if post_url else ""
     form_action = "'self'" + (f" {origin}" if origin else (" https: http:" if post_url else ""))
-    return (
+    return with_issuer_logo(
         "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         f"form-action {form_action}; frame-ancestors *; base-uri 'none'; object-src 'none'"
     )
@@ -64,10 +65,14 @@ def _context(screen: Screen) -> dict[str, object]:
         )
     if challenge is not None:
         width, height = WINDOW_SIZES.get(challenge.window_size, (0, 0))
+        # Once decided, the page is headed by the step the outcome came at (success: the SMS step).
+        shown = challenge.step
+        if shown == Challenge.Step.DONE:
+            shown = challenge.ended_step or Challenge.Step.SMS
         context.update(
             window=challenge.window_size,
             sms_only=tx.sms_only if tx else False,
-            step_number=1 if challenge.step == Challenge.Step.EPIN or (tx and tx.sms_only) else 2,
+            step_number=1 if shown == Challenge.Step.EPIN or (tx and tx.sms_only) else 2,
             step_count=1 if tx and tx.sms_only else 2,
             attempts_left=max(challenge.max_attempts - challenge.attempts_used, 0),
             window_width=width,
