@@ -162,7 +162,7 @@ def test_known_email_sends_exactly_one_sms_code_and_one_email_code(outbound):
     assert re.fullmatch(r"[0-9]{8}", sms_value)
     assert re.fullmatch(r"[0-9A-Za-z]{5}", email_value)
     # and the database holds no clear code
-    rows = list(OneTimeCode.objects.filter(subject=holder.throttle_key).values())
+    rows = list(OneTimeCode.objects.filter(subject=holder.portal_throttle_key).values())
     assert len(rows) == 2
     assert not any(
         code in str(value) for row in rows for value in row.values() for code in (sms_value, email_value)
@@ -196,7 +196,7 @@ def test_wrong_sms_code_and_wrong_email_code_give_the_same_single_error(outbound
     assert right_sms not in bad_sms.content.decode()
     assert right_email not in bad_email.content.decode()
     assert not signed_in(client)
-    assert CredentialThrottle.objects.get(key=holder.throttle_key).failures == 2
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).failures == 2
 
 
 def test_right_codes_renew_the_session_id_and_show_the_masked_cards(outbound):
@@ -255,7 +255,7 @@ def test_codes_10_minutes_01_after_sending_show_the_expired_message_and_count_no
     assert text(response).count(EXPIRED_FR) == 1
     assert FAILED_FR not in text(response)
     assert not signed_in(client)
-    assert CredentialThrottle.objects.get(key=holder.throttle_key).failures == 0
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).failures == 0
     assert not AuditEvent.objects.filter(event="enrollment:code:verify").exists()
 
 
@@ -302,7 +302,10 @@ def test_five_wrong_attempts_block_the_sixth_even_with_the_right_codes_and_alert
         mail.subject == f"{django_settings.GUICHET.branding.issuer_short_name} - accès temporairement bloqué"
     )
     assert (
-        AuditEvent.objects.filter(event="credential:holder:blocked", subject=holder.throttle_key).count() == 1
+        AuditEvent.objects.filter(
+            event="credential:holder:blocked", subject=holder.portal_throttle_key
+        ).count()
+        == 1
     )
 
 
@@ -317,7 +320,7 @@ def test_oversized_code_gets_a_clear_message_and_counts_no_failure(outbound):
     # then
     assert response.status_code == 400
     assert text(response).count(TOO_LONG_FR) == 1
-    assert CredentialThrottle.objects.get(key=holder.throttle_key).failures == 0
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).failures == 0
     assert OneTimeCode.objects.filter(consumed_at__isnull=False).count() == 0
     assert submit_codes(client, right_sms, right_email)["Location"] == "/enrollment/methods/"
 

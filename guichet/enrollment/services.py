@@ -56,7 +56,7 @@ def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> 
     try:
         with transaction.atomic():
             codes = codes_issue(
-                purpose=PURPOSE, subject=cardholder.throttle_key, specs=[SMS_CODE, EMAIL_CODE], ip=ip
+                purpose=PURPOSE, subject=cardholder.portal_throttle_key, specs=[SMS_CODE, EMAIL_CODE], ip=ip
             )
             outbox_enqueue_sms(
                 to=cardholder.phone,
@@ -112,7 +112,10 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
 
 def _all_expired(cardholder: Cardholder) -> bool:
     live = OneTimeCode.objects.filter(
-        purpose=PURPOSE, subject=cardholder.throttle_key, consumed_at__isnull=True, voided_at__isnull=True
+        purpose=PURPOSE,
+        subject=cardholder.portal_throttle_key,
+        consumed_at__isnull=True,
+        voided_at__isnull=True,
     ).values_list("expires_at", flat=True)
     now = clock.now()
     return not any(expires > now for expires in live)
@@ -129,7 +132,7 @@ def enrollment_verify(
         with transaction.atomic():
             ok = codes_verify(
                 purpose=PURPOSE,
-                subject=cardholder.throttle_key,
+                subject=cardholder.portal_throttle_key,
                 entries={"sms": sms_code, "email": email_code},
                 ip=ip,
                 alert=blocked_alert(cardholder, language),
