@@ -489,6 +489,34 @@ def test_email_lookups_are_rate_limited_per_client_address(outbound, settings):
     assert sent_count() == (2, 2)
 
 
+def test_resends_count_against_the_client_address_limit_and_are_audited(outbound, settings, clock):
+    # given a limit of 3 look-ups per client address, and one look-up that sent codes
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, email_lookup_limit=3)
+    holder = make_cardholder(email="resender@example.com", phone="+687750117")
+    client = Client()
+    assert submit_email(client, holder.email)["Location"] == "/enrollment/verify/"
+    # when codes are resent 3 times, past each cooldown
+    answers = []
+    for _ in range(3):
+        clock.advance(seconds=31)
+        answers.append(resend(client))
+    # then the first 2 resends sent codes and the 3rd, over the address's limit, sent nothing
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert text(answers[2]).count(RATE_LIMITED_FR) == 1
+    assert OutboxMessage.objects.filter(channel="sms", recipient=holder.phone).count() == 3
+    assert OutboxMessage.objects.filter(channel="email", recipient=holder.email).count() == 3
+    [refused] = AuditEvent.objects.filter(event="enrollment:code:resend")
+    assert (refused.subject, refused.outcome, refused.detail) == (
+        holder.portal_throttle_key,
+        "refused",
+        {"reason": "rate_limited"},
+    )
+    # and the address's look-ups are refused too, until the window ends
+    assert submit_email(Client(), holder.email).status_code == 429
+    clock.advance(seconds=settings.GUICHET.email_lookup_window_s)
+    assert resend(client).status_code == 200
+
+
 # --- the session ----------------------------------------------------------------------------------
 
 

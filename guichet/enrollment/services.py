@@ -79,14 +79,20 @@ def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> 
     return Outcome.SENT
 
 
-def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Cardholder | None]:
-    """Step 1: look the email up (rate-limited per client address) and send the two codes."""
+def _client_allowed(ip: str) -> bool:
+    """One more look-up or resend from this client address (GUICHET_EMAIL_LOOKUP_LIMIT per window):
+    both send codes, so both count, or one address could have SMS sent at will by resending."""
     config = settings.GUICHET
-    if not rate_allow(
+    return rate_allow(
         key=f"enrollment-email:{ip}",
         limit=config.email_lookup_limit,
         window=dt.timedelta(seconds=config.email_lookup_window_s),
-    ):
+    )
+
+
+def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Cardholder | None]:
+    """Step 1: look the email up (rate-limited per client address) and send the two codes."""
+    if not _client_allowed(ip):
         audit_record(
             event="enrollment:email:lookup", ip=ip, outcome=AuditEvent.Outcome.REFUSED, reason="rate_limited"
         )
@@ -108,6 +114,20 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
         outcome=AuditEvent.Outcome.SUCCESS,
     )
     return enrollment_send_codes(cardholder=cardholder, ip=ip, language=language), cardholder
+
+
+def enrollment_resend_codes(*, cardholder: Cardholder, ip: str, language: str) -> Outcome:
+    """ "Renvoyer les codes": new codes, under the client address's limit as well as the cardholder's."""
+    if not _client_allowed(ip):
+        audit_record(
+            event="enrollment:code:resend",
+            subject=cardholder.portal_throttle_key,
+            ip=ip,
+            outcome=AuditEvent.Outcome.REFUSED,
+            reason="rate_limited",
+        )
+        return Outcome.RATE_LIMITED
+    return enrollment_send_codes(cardholder=cardholder, ip=ip, language=language)
 
 
 def _all_expired(cardholder: Cardholder) -> bool:
