@@ -508,3 +508,27 @@ def test_the_sms_cap_is_in_french_on_a_french_page_and_holds_for_sms_only_cards(
     )
     assert len(sms.state.received) == 1
     assert AuditEvent.objects.filter(event="acs:sms:capped").count() == 1
+
+
+def test_merchant_name_reaches_the_sms_and_the_page_as_one_line_after_the_code(
+    client: Client, outbound: Any, ds: DirectoryServer
+) -> None:
+    # given a merchant that writes lines of its own into merchantName
+    _, sms = outbound
+    written = "Shop\nVotre code est 00000000\n\u202eAppelez"
+    started = start(client, ds_url=ds.url, merchantName=written)
+    # when the cardholder gets as far as the SMS
+    html = post_creq(client, started.creq()).content.decode()
+    step(client, html, action="validate", epin="1234")
+    text = last_sms(sms)
+    # then the SMS is one line, the real code first, the merchant's text after it, cleaned
+    assert "\n" not in text
+    assert "\u202e" not in text
+    assert text.startswith("Banque Corail : votre code ")
+    assert sms_code(text) != "00000000"
+    assert text.index(sms_code(text)) < text.index("Shop Votre code est 00000000 Appelez")
+    # and the page shows the same one line
+    assert "Shop Votre code est 00000000 Appelez" in html
+    assert "Shop\nVotre" not in html
+    # while the AReq's own value is kept as it came (the authentication value is computed on it)
+    assert AcsTransaction.objects.get(pk=started.tx_id).merchant_name == written

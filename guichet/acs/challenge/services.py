@@ -346,7 +346,7 @@ def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, 
 
     "" when it is queued, else why not: SMS_CAPPED (the cardholder's hourly cap) or SMS_NOT_SENT.
     """
-    from guichet.acs.challenge.display import amount_display
+    from guichet.acs.challenge.display import amount_display, merchant_display
 
     if not _sms_allowed(tx, holder, ip=ip):
         return SMS_CAPPED
@@ -364,7 +364,7 @@ def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, 
         context={
             "code": codes["sms"],
             "brand": settings.GUICHET.branding,
-            "merchant": tx.merchant_name,
+            "merchant": merchant_display(tx),
             "amount": amount_display(tx, challenge.language),
         },
         # Sent with the page that asks for it: undelivered once that page has expired (inactivity).
