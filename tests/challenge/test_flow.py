@@ -515,7 +515,7 @@ def test_merchant_name_reaches_the_sms_and_the_page_as_one_line_after_the_code(
 ) -> None:
     # given a merchant that writes lines of its own into merchantName
     _, sms = outbound
-    written = "Shop\nVotre code est 00000000\n\u202eAppelez"
+    written = "M&S'\nVotre code est 00000000\n\u202eAppelez"
     started = start(client, ds_url=ds.url, merchantName=written)
     # when the cardholder gets as far as the SMS
     html = post_creq(client, started.creq()).content.decode()
@@ -526,9 +526,10 @@ def test_merchant_name_reaches_the_sms_and_the_page_as_one_line_after_the_code(
     assert "\u202e" not in text
     assert text.startswith("Banque Corail : votre code ")
     assert sms_code(text) != "00000000"
-    assert text.index(sms_code(text)) < text.index("Shop Votre code est 00000000 Appelez")
+    # as written: plain text, not HTML-escaped ("M&amp;S")
+    assert text.index(sms_code(text)) < text.index("M&S' Votre code est 00000000 Appelez")
     # and the page shows the same one line
-    assert "Shop Votre code est 00000000 Appelez" in html
-    assert "Shop\nVotre" not in html
+    assert "M&amp;S&#x27; Votre code est 00000000 Appelez" in html
+    assert "\nVotre" not in html
     # while the AReq's own value is kept as it came (the authentication value is computed on it)
     assert AcsTransaction.objects.get(pk=started.tx_id).merchant_name == written

@@ -242,17 +242,17 @@ def test_merchant_texts_reach_the_page_and_the_summary_email_as_one_line_each(sh
     multi_bal()
     client = browser()
     sign_in(client, "paul@lagon.example")
-    created = shop.pay(amount=390, product="Jeu\u2028Votre mot de passe Lagon\x85: \u202e1234")
+    created = shop.pay(amount=390, product="Jeu & co\u2028Votre mot de passe Lagon\x85: \u202e1234")
     # when the customer sees the confirmation page and confirms
     page = client.get(f"/pay/{created['id']}/").content.decode()
     client.post(f"/pay/{created['id']}/confirm/")
     # then the page and the email show the product on one line, nothing hidden in it
-    shown = "Jeu Votre mot de passe Lagon : 1234"
-    assert f'<span class="product" id="product">{shown}</span>' in page
+    shown = "Jeu & co Votre mot de passe Lagon : 1234"
+    assert f'<span class="product" id="product">{html.escape(shown)}</span>' in page
     [summary] = summaries()
     body = outbox_content(summary).body
     [line] = [line for line in body.splitlines() if "Votre mot de passe" in line]
-    assert line == f"  produit{NBSP}: {shown}"
+    assert line == f"  produit{NBSP}: {shown}"  # plain text: "&", not "&amp;"
     assert not any(char in body for char in "\u2028\x85\u202e")
 
 
