@@ -219,7 +219,11 @@ class _Lane:
         """Claim message `seq` and start sending it, if the lane has a free thread and the claim wins."""
         if not self.slots.acquire(blocking=False):
             return False
-        message = _claim(seq)
+        try:
+            message = _claim(seq)
+        except BaseException:  # the database is away: the dispatcher logs it and waits
+            self.slots.release()
+            raise
         if message is None:
             self.slots.release()
             return False
