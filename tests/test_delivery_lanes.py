@@ -1,7 +1,8 @@
 """The running deliverer's lanes: a peer that hangs delays only its own kind of message.
 
 These run the real `DeliveryThread` (as `guichet serve` and `guichet worker` do) against real peers:
-an SMTP server, an SMS receiver, an HTTP receiver and a socket that accepts and never answers.
+an SMTP server, an SMS receiver, an HTTP receiver, a socket that accepts and never answers, and one
+that never takes the connection.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ import time
 import pytest
 from django.conf import settings
 
-from guichet.delivery.http import register_http_kind
+from guichet.delivery.http import CONNECT_TIMEOUT_S, register_http_kind
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.services import outbox_enqueue_email, outbox_enqueue_http, outbox_enqueue_sms
-from guichet.delivery.worker import HTTP_LANE_CONCURRENCY, lane_of
+from guichet.delivery.worker import HTTP_LANE_CONCURRENCY, deliver_due, lane_of
 from tests.support.fixtures import sms_code
-from tests.support.servers import HttpReceiver, SilentListener, SmsGateway, SmtpServer
+from tests.support.servers import FullListener, HttpReceiver, SilentListener, SmsGateway, SmtpServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,3 +114,24 @@ def test_one_recipients_messages_keep_their_order_while_the_lane_sends_several_a
     # (the receiver may have the last SMS a moment before the deliverer records the answer)
     _wait(lambda: not OutboxMessage.objects.exclude(status=OutboxMessage.Status.SENT).exists(), timeout=5)
     assert OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT, attempts=1).count() == 16
+
+
+def test_a_peer_that_does_not_take_the_connection_is_given_up_on_after_the_connect_timeout(
+    full_listener: FullListener,
+) -> None:
+    # given a post to a peer that never completes the TCP handshake
+    message = outbox_enqueue_http(
+        kind="test.lane.other",
+        key="slow",
+        url=full_listener.url(),
+        body=b"{}",
+        valid_for=dt.timedelta(hours=1),
+    )
+    # when one pass tries it
+    started = time.monotonic()
+    assert deliver_due() == 0
+    elapsed = time.monotonic() - started
+    # then the attempt ends after the 3 s connect timeout, not the 10 s answer timeout
+    assert CONNECT_TIMEOUT_S <= elapsed < CONNECT_TIMEOUT_S + 2
+    row = OutboxMessage.objects.get(seq=message.seq)
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "unreachable: TimeoutError")

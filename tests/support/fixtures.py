@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from guichet.core import clock as guichet_clock
-from tests.support.servers import HttpReceiver, SilentListener, SmsGateway, SmtpServer
+from tests.support.servers import FullListener, HttpReceiver, SilentListener, SmsGateway, SmtpServer
 
 
 @pytest.fixture
@@ -40,6 +40,15 @@ def http_receiver() -> Iterator[HttpReceiver]:
 def silent_listener() -> Iterator[SilentListener]:
     """A real socket that accepts connections and never answers."""
     listener = SilentListener()
+    listener.start()
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def full_listener() -> Iterator[FullListener]:
+    """A real socket whose accept queue is full: a connection to it is never taken."""
+    listener = FullListener()
     listener.start()
     yield listener
     listener.stop()

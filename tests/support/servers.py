@@ -294,3 +294,28 @@ class SilentListener:
             for connection in self._held:
                 connection.close()
             self._held.clear()
+
+
+class FullListener:
+    """A peer that does not even take the connection: its accept queue is full, so a connect waits."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.port = int(self._socket.getsockname()[1])
+        self._fillers: list[socket.socket] = []
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        for _ in range(3):  # more than the queue holds: later connects get no answer at all
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self._fillers.append(filler)
+        time.sleep(0.1)
+
+    def stop(self) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._socket.close()
