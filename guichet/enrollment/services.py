@@ -117,7 +117,7 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
 
 
 def enrollment_resend_codes(*, cardholder: Cardholder, ip: str, language: str) -> Outcome:
-    """ "Renvoyer les codes": new codes, under the client address's limit as well as the cardholder's."""
+    """New codes ("Renvoyer les codes"), under the client address's limit as well as the cardholder's."""
     if not _client_allowed(ip):
         audit_record(
             event="enrollment:code:resend",
