@@ -75,6 +75,8 @@ def _connect(address: tuple[str, int], timeout: object, source_address: object =
     return sock
 
 
+# http.client opens every socket (plain or before TLS) through `_create_connection`: replacing it is
+# the one place where connecting gets its own timeout.
 @functools.cache
 def _short_connect(connection: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
     class ShortConnect(connection):  # type: ignore[valid-type,misc]
