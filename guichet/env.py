@@ -73,6 +73,9 @@ class AcsConfig:
     # GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT: a challenge page left this long ends the challenge (PSD2 RTS
     # art. 4(3)(d): 5 minutes of inactivity); 1 to 600, the overall limit being 10 minutes.
     challenge_idle_timeout_s: int = 300
+    # GUICHET_ACS_SMS_PER_HOUR: challenge SMS codes per cardholder and hour, across transactions; past
+    # it the challenge ends N / 04 (anyone holding a PAN could otherwise pump SMS through merchants).
+    sms_per_hour: int = 10
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,15 @@ def _acs(env: Environ) -> AcsConfig:
         verify_token=token,
         challenge_attempts=_acs_attempts(env),
         challenge_idle_timeout_s=_acs_idle_timeout(env),
+        sms_per_hour=_acs_sms_per_hour(env),
     )
+
+
+def _acs_sms_per_hour(env: Environ) -> int:
+    count = _int(env, "GUICHET_ACS_SMS_PER_HOUR", AcsConfig.sms_per_hour)
+    if count > 1000:
+        raise ConfigError(f"GUICHET_ACS_SMS_PER_HOUR must be from 1 to 1000, got {count}")
+    return count
 
 
 def _acs_attempts(env: Environ) -> int:

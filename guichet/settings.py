@@ -80,6 +80,14 @@ TEMPLATES = [
             ],
         },
     },
+    {
+        # SMS and email bodies are plain text: HTML escaping would put "M&amp;S" into an SMS.
+        "NAME": "messages",
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {"autoescape": False},
+    },
 ]
 
 

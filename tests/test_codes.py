@@ -387,20 +387,28 @@ def test_epin_checks_go_through_the_same_throttle(clock):
     assert not any("2468" in json.dumps(e.detail) or "1357" in json.dumps(e.detail) for e in verifies)
 
 
-def test_epin_and_code_failures_count_together():
-    # given a cardholder with an ePin and live codes
+def test_portal_code_failures_and_epin_failures_are_counted_apart():
+    # given a cardholder with an ePin and live portal codes
     holder = make_cardholder(email="shared@example.com", phone="+687750003")
     epin_set(cardholder=holder, epin="2468", confirmation="2468", ip=IP)
-    codes = issue(subject=holder.throttle_key)
-    # when 3 wrong ePins and 2 wrong code pairs are typed
-    for _ in range(3):
+    codes = issue(subject=holder.portal_throttle_key)
+    # when 5 wrong portal code pairs and 4 wrong ePins are typed
+    for _ in range(5):
+        verify(wrong(codes), subject=holder.portal_throttle_key)
+    for _ in range(4):
         with transaction.atomic():
             epin_verify(cardholder=holder, epin="0000", ip=IP)
-    for _ in range(2):
-        verify(wrong(codes), subject=holder.throttle_key)
-    # then the holder is blocked for codes and ePin alike
-    assert throttle_blocked_until(key=holder.throttle_key) is not None
+    # then the portal is blocked and the ePin is not: it still takes the right ePin
+    assert throttle_blocked_until(key=holder.portal_throttle_key) is not None
+    assert throttle_blocked_until(key=holder.throttle_key) is None
     with pytest.raises(Blocked):
-        verify(codes, subject=holder.throttle_key)
-    with pytest.raises(Blocked), transaction.atomic():
-        epin_verify(cardholder=holder, epin="2468", ip=IP)
+        verify(codes, subject=holder.portal_throttle_key)
+    with transaction.atomic():
+        assert epin_verify(cardholder=holder, epin="2468", ip=IP) is True
+    # and 5 wrong ePins block the ePin, counted from its own success
+    for _ in range(5):
+        with transaction.atomic():
+            epin_verify(cardholder=holder, epin="0000", ip=IP)
+    assert throttle_blocked_until(key=holder.throttle_key) is not None
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).block_count == 1
+    assert CredentialThrottle.objects.get(key=holder.throttle_key).block_count == 1

@@ -165,7 +165,7 @@ def test_known_email_sends_exactly_one_sms_code_and_one_email_code(outbound):
     assert re.fullmatch(r"[0-9]{8}", sms_value)
     assert re.fullmatch(r"[0-9A-Za-z]{5}", email_value)
     # and the database holds no clear code
-    rows = list(OneTimeCode.objects.filter(subject=holder.throttle_key).values())
+    rows = list(OneTimeCode.objects.filter(subject=holder.portal_throttle_key).values())
     assert len(rows) == 2
     assert not any(
         code in str(value) for row in rows for value in row.values() for code in (sms_value, email_value)
@@ -199,7 +199,7 @@ def test_wrong_sms_code_and_wrong_email_code_give_the_same_single_error(outbound
     assert right_sms not in bad_sms.content.decode()
     assert right_email not in bad_email.content.decode()
     assert not signed_in(client)
-    assert CredentialThrottle.objects.get(key=holder.throttle_key).failures == 2
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).failures == 2
 
 
 def test_right_codes_renew_the_session_id_and_show_the_masked_cards(outbound):
@@ -258,7 +258,7 @@ def test_codes_10_minutes_01_after_sending_show_the_expired_message_and_count_no
     assert text(response).count(EXPIRED_FR) == 1
     assert FAILED_FR not in text(response)
     assert not signed_in(client)
-    assert CredentialThrottle.objects.get(key=holder.throttle_key).failures == 0
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).failures == 0
     assert not AuditEvent.objects.filter(event="enrollment:code:verify").exists()
 
 
@@ -354,7 +354,10 @@ def test_five_wrong_attempts_block_the_sixth_even_with_the_right_codes_and_alert
         mail.subject == f"{django_settings.GUICHET.branding.issuer_short_name} - accès temporairement bloqué"
     )
     assert (
-        AuditEvent.objects.filter(event="credential:holder:blocked", subject=holder.throttle_key).count() == 1
+        AuditEvent.objects.filter(
+            event="credential:holder:blocked", subject=holder.portal_throttle_key
+        ).count()
+        == 1
     )
 
 
@@ -369,7 +372,7 @@ def test_oversized_code_gets_a_clear_message_and_counts_no_failure(outbound):
     # then
     assert response.status_code == 400
     assert text(response).count(TOO_LONG_FR) == 1
-    assert CredentialThrottle.objects.get(key=holder.throttle_key).failures == 0
+    assert CredentialThrottle.objects.get(key=holder.portal_throttle_key).failures == 0
     assert OneTimeCode.objects.filter(consumed_at__isnull=False).count() == 0
     assert submit_codes(client, right_sms, right_email)["Location"] == "/enrollment/methods/"
 
@@ -536,6 +539,34 @@ def test_email_lookups_are_rate_limited_per_client_address(outbound, settings):
     other = submit_email(Client(), holder.email, REMOTE_ADDR="198.51.100.9")
     assert other["Location"] == "/enrollment/verify/"
     assert sent_count() == (2, 2)
+
+
+def test_resends_count_against_the_client_address_limit_and_are_audited(outbound, settings, clock):
+    # given a limit of 3 look-ups per client address, and one look-up that sent codes
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, email_lookup_limit=3)
+    holder = make_cardholder(email="resender@example.com", phone="+687750117")
+    client = Client()
+    assert submit_email(client, holder.email)["Location"] == "/enrollment/verify/"
+    # when codes are resent 3 times, past each cooldown
+    answers = []
+    for _ in range(3):
+        clock.advance(seconds=31)
+        answers.append(resend(client))
+    # then the first 2 resends sent codes and the 3rd, over the address's limit, sent nothing
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert text(answers[2]).count(RATE_LIMITED_FR) == 1
+    assert OutboxMessage.objects.filter(channel="sms", recipient=holder.phone).count() == 3
+    assert OutboxMessage.objects.filter(channel="email", recipient=holder.email).count() == 3
+    [refused] = AuditEvent.objects.filter(event="enrollment:code:resend")
+    assert (refused.subject, refused.outcome, refused.detail) == (
+        holder.portal_throttle_key,
+        "refused",
+        {"reason": "rate_limited"},
+    )
+    # and the address's look-ups are refused too, until the window ends
+    assert submit_email(Client(), holder.email).status_code == 429
+    clock.advance(seconds=settings.GUICHET.email_lookup_window_s)
+    assert resend(client).status_code == 200
 
 
 # --- the session ----------------------------------------------------------------------------------

@@ -29,7 +29,14 @@ class Cardholder(models.Model):
 
     @property
     def throttle_key(self) -> str:
+        """The payments' throttle: the ePin (with the challenge's SMS code). Its block refuses AReqs."""
         return f"cardholder:{self.pk}"
+
+    @property
+    def portal_throttle_key(self) -> str:
+        """The enrollment portal's codes: their own throttle, so that anyone who knows the email
+        address cannot block the card's payments by typing wrong codes."""
+        return f"cardholder:{self.pk}:portal"
 
 
 class Card(models.Model):

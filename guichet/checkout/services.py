@@ -19,6 +19,7 @@ from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.checkout.money import money_format
 from guichet.core import clock
+from guichet.core.text import one_line
 from guichet.delivery.services import outbox_enqueue_email
 from guichet.merchants import models as m
 from guichet.merchants.models import Payment, Refund
@@ -192,9 +193,10 @@ def _charge(payment: Payment, *, payer: Payer, language: str) -> None:
         template="checkout_summary",
         language=language,
         context={
-            "merchant": payment.merchant.name,
-            "product": payment.product,
-            "reference": payment.reference,
+            # Written by the merchant: one line each, so none can add lines of its own to our email.
+            "merchant": one_line(payment.merchant.name, max_length=100),
+            "product": one_line(payment.product, max_length=128),
+            "reference": one_line(payment.reference, max_length=64),
             "amount": money_format(payment.amount, payment.currency, language),
             "address": payer.email,
             "date": now,

@@ -28,7 +28,8 @@ class Content:
 
 def _render(template: str, suffix: str, language: str, context: dict[str, Any]) -> str:
     with translation.override(language):
-        return render_to_string(f"messages/{language}/{template}.{suffix}", context).strip()
+        name = f"messages/{language}/{template}.{suffix}"
+        return render_to_string(name, context, using="messages").strip()
 
 
 def _store(

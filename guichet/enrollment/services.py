@@ -56,7 +56,7 @@ def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> 
     try:
         with transaction.atomic():
             codes = codes_issue(
-                purpose=PURPOSE, subject=cardholder.throttle_key, specs=[SMS_CODE, EMAIL_CODE], ip=ip
+                purpose=PURPOSE, subject=cardholder.portal_throttle_key, specs=[SMS_CODE, EMAIL_CODE], ip=ip
             )
             outbox_enqueue_sms(
                 to=cardholder.phone,
@@ -79,14 +79,20 @@ def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> 
     return Outcome.SENT
 
 
-def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Cardholder | None]:
-    """Step 1: look the email up (rate-limited per client address) and send the two codes."""
+def _client_allowed(ip: str) -> bool:
+    """One more look-up or resend from this client address (GUICHET_EMAIL_LOOKUP_LIMIT per window):
+    both send codes, so both count, or one address could have SMS sent at will by resending."""
     config = settings.GUICHET
-    if not rate_allow(
+    return rate_allow(
         key=f"enrollment-email:{ip}",
         limit=config.email_lookup_limit,
         window=dt.timedelta(seconds=config.email_lookup_window_s),
-    ):
+    )
+
+
+def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Cardholder | None]:
+    """Step 1: look the email up (rate-limited per client address) and send the two codes."""
+    if not _client_allowed(ip):
         audit_record(
             event="enrollment:email:lookup", ip=ip, outcome=AuditEvent.Outcome.REFUSED, reason="rate_limited"
         )
@@ -110,9 +116,26 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
     return enrollment_send_codes(cardholder=cardholder, ip=ip, language=language), cardholder
 
 
+def enrollment_resend_codes(*, cardholder: Cardholder, ip: str, language: str) -> Outcome:
+    """New codes ("Renvoyer les codes"), under the client address's limit as well as the cardholder's."""
+    if not _client_allowed(ip):
+        audit_record(
+            event="enrollment:code:resend",
+            subject=cardholder.portal_throttle_key,
+            ip=ip,
+            outcome=AuditEvent.Outcome.REFUSED,
+            reason="rate_limited",
+        )
+        return Outcome.RATE_LIMITED
+    return enrollment_send_codes(cardholder=cardholder, ip=ip, language=language)
+
+
 def _all_expired(cardholder: Cardholder) -> bool:
     live = OneTimeCode.objects.filter(
-        purpose=PURPOSE, subject=cardholder.throttle_key, consumed_at__isnull=True, voided_at__isnull=True
+        purpose=PURPOSE,
+        subject=cardholder.portal_throttle_key,
+        consumed_at__isnull=True,
+        voided_at__isnull=True,
     ).values_list("expires_at", flat=True)
     now = clock.now()
     return not any(expires > now for expires in live)
@@ -129,7 +152,7 @@ def enrollment_verify(
         with transaction.atomic():
             ok = codes_verify(
                 purpose=PURPOSE,
-                subject=cardholder.throttle_key,
+                subject=cardholder.portal_throttle_key,
                 entries={"sms": sms_code, "email": email_code},
                 ip=ip,
                 alert=blocked_alert(cardholder, language),

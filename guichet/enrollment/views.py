@@ -22,7 +22,12 @@ from guichet.codes import policy
 from guichet.core import clock
 from guichet.core.http import client_ip
 from guichet.enrollment.forms import CodesForm, EmailForm, EpinForm
-from guichet.enrollment.services import Outcome, enrollment_send_codes, enrollment_start, enrollment_verify
+from guichet.enrollment.services import (
+    Outcome,
+    enrollment_resend_codes,
+    enrollment_start,
+    enrollment_verify,
+)
 
 HOLDER = "enroll_holder"
 STAGE = "enroll_stage"
@@ -120,7 +125,7 @@ def codes(request: HttpRequest) -> HttpResponse:
         messages.error(request, _("This form was already submitted. Please check the page and try again."))
         return redirect("enrollment:codes")
     if request.POST.get("action") == "resend":
-        outcome = enrollment_send_codes(cardholder=holder, ip=client_ip(request), language=_language())
+        outcome = enrollment_resend_codes(cardholder=holder, ip=client_ip(request), language=_language())
         return _codes_page(
             request,
             CodesForm(),

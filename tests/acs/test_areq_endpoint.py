@@ -17,6 +17,8 @@ from guichet.audit.models import AuditEvent
 from guichet.cards.models import Card
 from guichet.cards.services import epin_verify
 from guichet.codes.services import Blocked
+from guichet.delivery.models import OutboxMessage
+from guichet.enrollment.services import Outcome, enrollment_send_codes, enrollment_verify
 from tests.acs.support import (
     ACS_TRANS_ID,
     DS_FIELDS,
@@ -432,3 +434,29 @@ def test_a_body_over_the_cap_is_not_stored_anywhere(client):
     answer = erro_of(client, big)
     assert answer["errorCode"] == "101"
     assert VISA_PAN not in json.dumps(list(AuditEvent.objects.values("detail")))
+
+
+def test_five_wrong_portal_codes_block_the_portal_but_not_the_cards_payments(client):
+    # given an enrolled cardholder whose email someone knows, and portal codes sent
+    holder, pan = enrolled_holder(VISA_PAN)
+    assert enrollment_send_codes(cardholder=holder, ip="198.51.100.9", language="fr") is Outcome.SENT
+    # when 5 wrong code pairs are typed on the portal
+    for _ in range(5):
+        outcome = enrollment_verify(
+            cardholder=holder, sms_code="00000000", email_code="AAAAA", ip="198.51.100.9", language="fr"
+        )
+        assert outcome is Outcome.FAILED
+    # then the portal is blocked and its owner alerted once
+    assert (
+        enrollment_verify(
+            cardholder=holder, sms_code="00000000", email_code="AAAAA", ip="198.51.100.9", language="fr"
+        )
+        is Outcome.BLOCKED
+    )
+    [blocked] = AuditEvent.objects.filter(event="credential:holder:blocked")
+    assert blocked.subject == holder.portal_throttle_key
+    assert OutboxMessage.objects.filter(template="credential_blocked", recipient=holder.email).count() == 1
+    # and the card's payments still go to a challenge, not N/19
+    answer = post_areq(client, areq_220(acctNumber=pan))
+    assert (answer["transStatus"], answer.get("transStatusReason")) == ("C", None)
+    assert AcsTransaction.objects.get().decided_by == "challenge"

@@ -83,12 +83,16 @@ def start(
         dsURL=ds_url,
         notificationURL=notification_url,
         browserLanguage=language,
-        merchantName="MyTestMerchantACS3",
-        purchaseAmount="29900",
-        purchaseCurrency="978",
-        purchaseExponent="2",
-        purchaseDate="20220207212818",
-        **changes,
+        **(
+            {
+                "merchantName": "MyTestMerchantACS3",
+                "purchaseAmount": "29900",
+                "purchaseCurrency": "978",
+                "purchaseExponent": "2",
+                "purchaseDate": "20220207212818",
+            }
+            | changes
+        ),
     )
     areq.pop("threeDSRequestorChallengeInd", None)
     ares = post_areq(client, areq)

@@ -1,4 +1,5 @@
-"""GUICHET_ACS_CHALLENGE_ATTEMPTS (attempts per challenge) and GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT."""
+"""GUICHET_ACS_CHALLENGE_ATTEMPTS (attempts per challenge), GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT and
+GUICHET_ACS_SMS_PER_HOUR."""
 
 from __future__ import annotations
 
@@ -34,3 +35,17 @@ def test_idle_timeout_from_the_environment() -> None:
 def test_bad_idle_timeouts_are_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT"):
         load({"GUICHET_MODE": "test", "GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT": value})
+
+
+def test_sms_per_hour_default_is_ten() -> None:
+    assert load({"GUICHET_MODE": "test"}).acs.sms_per_hour == 10
+
+
+def test_sms_per_hour_from_the_environment() -> None:
+    assert load({"GUICHET_MODE": "test", "GUICHET_ACS_SMS_PER_HOUR": "3"}).acs.sms_per_hour == 3
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1001", "ten"])
+def test_bad_sms_per_hour_are_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="GUICHET_ACS_SMS_PER_HOUR"):
+        load({"GUICHET_MODE": "test", "GUICHET_ACS_SMS_PER_HOUR": value})

@@ -491,3 +491,100 @@ def test_five_failures_across_transactions_block_the_cardholder(
     assert OutboxMessage.objects.filter(channel="email", template="credential_blocked").count() == 1
     [_, rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["transStatusReason"], rreq["interactionCounter"]) == ("N", "19", "02")
+
+
+def _sms_per_hour(settings: Any, limit: int) -> None:
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET, acs=dataclasses.replace(settings.GUICHET.acs, sms_per_hour=limit)
+    )
+
+
+def test_sms_are_capped_per_cardholder_and_hour_across_transactions(
+    client: Client, outbound: Any, ds: DirectoryServer, settings: Any, clock: Any
+) -> None:
+    # given the default cap of 10 challenge SMS per cardholder and hour
+    assert settings.GUICHET.acs.sms_per_hour == 10
+    _, sms = outbound
+    first = start(client, ds_url=ds.url)
+    card = (first.holder, first.pan)
+    # when 12 payments each get as far as any 4-digit ePin (each of which sends an SMS)
+    pages = []
+    for n in range(12):
+        started = first if n == 0 else start(client, ds_url=ds.url, card=card, language="en-US")
+        html = post_creq(client, started.creq()).content.decode()
+        pages.append(step(client, html, action="validate", epin=f"{n:04d}").content.decode())
+    deliver_all()
+    # then exactly 10 SMS went out; the 11th and 12th challenges end N / 04 and say why, in English
+    assert len(sms.state.received) == 10
+    assert all("Step 2 of 2" in page or "Étape 2 sur 2" in page for page in pages[:10])
+    for page in pages[10:]:
+        assert "Too many codes have been sent by SMS to your phone within an hour." in page
+        assert final_cres(page)["transStatus"] == "N"
+    capped = [r for r in rreqs(ds) if r.get("transStatusReason") == "04"]
+    assert [(r["transStatus"], r["interactionCounter"]) for r in capped] == [("N", "00"), ("N", "00")]
+    events = AuditEvent.objects.filter(event="acs:sms:capped").order_by("id")
+    assert [(e.subject, e.outcome, e.detail["limit"]) for e in events] == [
+        (first.holder.throttle_key, "refused", 10),
+        (first.holder.throttle_key, "refused", 10),
+    ]
+    # and the cap counted no failure of the cardholder's credential
+    assert not CredentialThrottle.objects.filter(key=first.holder.throttle_key, failures__gt=0).exists()
+    # an hour after the first SMS, codes are sent again
+    clock.advance(seconds=3601)
+    again = start(client, ds_url=ds.url, card=card)
+    html = post_creq(client, again.creq()).content.decode()
+    assert "Étape 2 sur 2" in step(client, html, action="validate", epin="1234").content.decode()
+    deliver_all()
+    assert len(sms.state.received) == 11
+
+
+def test_the_sms_cap_is_in_french_on_a_french_page_and_holds_for_sms_only_cards(
+    client: Client, outbound: Any, ds: DirectoryServer, settings: Any
+) -> None:
+    # given a card without an ePin under the sms_only policy, and a cap of 1 SMS per hour
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        acs=dataclasses.replace(settings.GUICHET.acs, no_epin_policy="sms_only", sms_per_hour=1),
+    )
+    _, sms = outbound
+    first = start(client, ds_url=ds.url, epin=None)
+    assert "Authentification par SMS" in post_creq(client, first.creq()).content.decode()
+    # when a second payment opens its challenge (which sends the SMS at once)
+    second = start(client, ds_url=ds.url, card=(first.holder, first.pan))
+    html = post_creq(client, second.creq()).content.decode()
+    # then it ends at once, N / 04, in French, and only the first SMS went out
+    assert "Trop de codes ont été envoyés par SMS à votre téléphone en une heure." in html
+    assert final_cres(html)["transStatus"] == "N"
+    [rreq] = rreqs(ds)
+    assert (rreq["acsTransID"], rreq["transStatus"], rreq["transStatusReason"]) == (
+        second.acs_trans_id,
+        "N",
+        "04",
+    )
+    assert len(sms.state.received) == 1
+    assert AuditEvent.objects.filter(event="acs:sms:capped").count() == 1
+
+
+def test_merchant_name_reaches_the_sms_and_the_page_as_one_line_after_the_code(
+    client: Client, outbound: Any, ds: DirectoryServer
+) -> None:
+    # given a merchant that writes lines of its own into merchantName
+    _, sms = outbound
+    written = "M&S'\nVotre code est 00000000\n\u202eAppelez"
+    started = start(client, ds_url=ds.url, merchantName=written)
+    # when the cardholder gets as far as the SMS
+    html = post_creq(client, started.creq()).content.decode()
+    step(client, html, action="validate", epin="1234")
+    text = last_sms(sms)
+    # then the SMS is one line, the real code first, the merchant's text after it, cleaned
+    assert "\n" not in text
+    assert "\u202e" not in text
+    assert text.startswith("Banque Corail : votre code ")
+    assert sms_code(text) != "00000000"
+    # as written: plain text, not HTML-escaped ("M&amp;S")
+    assert text.index(sms_code(text)) < text.index("M&S' Votre code est 00000000 Appelez")
+    # and the page shows the same one line
+    assert "M&amp;S&#x27; Votre code est 00000000 Appelez" in html
+    assert "\nVotre" not in html
+    # while the AReq's own value is kept as it came (the authentication value is computed on it)
+    assert AcsTransaction.objects.get(pk=started.tx_id).merchant_name == written

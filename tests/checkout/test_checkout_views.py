@@ -264,6 +264,25 @@ def test_the_summary_email_dates_the_purchase_in_the_billing_time_zone(shop, set
     assert "(UTC)" not in outbox_content(summary).body
 
 
+def test_merchant_texts_reach_the_page_and_the_summary_email_as_one_line_each(shop):
+    # given a product name with a line separator, a C1 control and a bidi override (the API takes them)
+    multi_bal()
+    client = browser()
+    sign_in(client, "paul@lagon.example")
+    created = shop.pay(amount=390, product="Jeu & co\u2028Votre mot de passe Lagon\x85: \u202e1234")
+    # when the customer sees the confirmation page and confirms
+    page = client.get(f"/pay/{created['id']}/").content.decode()
+    client.post(f"/pay/{created['id']}/confirm/")
+    # then the page and the email show the product on one line, nothing hidden in it
+    shown = "Jeu & co Votre mot de passe Lagon : 1234"
+    assert f'<span class="product" id="product">{html.escape(shown)}</span>' in page
+    [summary] = summaries()
+    body = outbox_content(summary).body
+    [line] = [line for line in body.splitlines() if "Votre mot de passe" in line]
+    assert line == f"  produit{NBSP}: {shown}"  # plain text: "&", not "&amp;"
+    assert not any(char in body for char in "\u2028\x85\u202e")
+
+
 def test_confirming_again_never_charges_again(shop):
     multi_bal()
     client = browser()

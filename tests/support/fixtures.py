@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from guichet.core import clock as guichet_clock
-from tests.support.servers import HttpReceiver, SmsGateway, SmtpServer
+from tests.support.servers import FullListener, HttpReceiver, SilentListener, SmsGateway, SmtpServer
 
 
 @pytest.fixture
@@ -34,6 +34,24 @@ def http_receiver() -> Iterator[HttpReceiver]:
     receiver.start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[SilentListener]:
+    """A real socket that accepts connections and never answers."""
+    listener = SilentListener()
+    listener.start()
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def full_listener() -> Iterator[FullListener]:
+    """A real socket whose accept queue is full: a connection to it is never taken."""
+    listener = FullListener()
+    listener.start()
+    yield listener
+    listener.stop()
 
 
 @pytest.fixture

@@ -245,3 +245,77 @@ class HttpReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class SilentListener:
+    """A peer that accepts every connection and never answers (a hung DS or merchant).
+
+    `open_connections` is how many it holds at once; `stop()` closes them, so whoever waits on one
+    gets an error at once instead of at its timeout.
+    """
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._socket.settimeout(0.05)  # accept() would not notice a close from another thread
+        self.port = int(self._socket.getsockname()[1])
+        self._held: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self.most_at_once = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # closed by stop()
+            with self._lock:
+                self._held.append(connection)
+                self.most_at_once = max(self.most_at_once, len(self._held))
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return len(self._held)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._closed.set()
+        self._socket.close()
+        with self._lock:
+            for connection in self._held:
+                connection.close()
+            self._held.clear()
+
+
+class FullListener:
+    """A peer that does not even take the connection: its accept queue is full, so a connect waits."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0), backlog=0)
+        self.port = int(self._socket.getsockname()[1])
+        self._fillers: list[socket.socket] = []
+
+    def url(self, path: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> None:
+        for _ in range(3):  # more than the queue holds: later connects get no answer at all
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self._fillers.append(filler)
+        time.sleep(0.1)
+
+    def stop(self) -> None:
+        for filler in self._fillers:
+            filler.close()
+        self._socket.close()

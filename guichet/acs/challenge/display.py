@@ -5,9 +5,17 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from guichet.acs.models import AcsTransaction
+from guichet.core.text import one_line
+
+MERCHANT_NAME_MAX = 40  # merchantName's own limit (AReq)
 
 # ISO 4217 numeric codes the pages name by their symbol; any other is shown by its code.
 CURRENCY_SYMBOLS = {"978": "€", "840": "$", "826": "£", "953": "XPF", "392": "¥", "756": "CHF"}
+
+
+def merchant_display(tx: AcsTransaction) -> str:
+    """The AReq's merchantName as the page and the SMS show it: one line, nothing hidden in it."""
+    return one_line(tx.merchant_name, max_length=MERCHANT_NAME_MAX)
 
 
 def amount_display(tx: AcsTransaction, language: str) -> str:

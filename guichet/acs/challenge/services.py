@@ -9,11 +9,15 @@ The ePin typed at step 1 is not checked alone: it is kept encrypted until the SM
 both are checked together, in one `credential_check` on the cardholder's throttle key, so the answer
 never says which one was wrong (PSD2 RTS art. 4) and the core blocks after 5 consecutive failures
 across transactions. Each attempt sends its own SMS code, bound to this acsTransID and attempt.
+Since any ePin gets an SMS, SMS codes are also capped per cardholder and hour across transactions:
+past the cap the challenge ends with transStatusReason 04 "Exceeds authentication frequency limit"
+(notes §2.3), whatever the ePin typed, so the cap says nothing about it either.
 
 Outcomes (notes §3.6, §6):
 | what | RReq transStatus / transStatusReason / challengeCancel | final CRes |
 | both codes right | Y / - / - (with eci and authenticationValue) | Y |
 | attempts used up, or the cardholder blocked | N / 19 / - | N |
+| GUICHET_ACS_SMS_PER_HOUR codes already sent to the cardholder this hour | N / 04 / - | N |
 | "Annuler votre paiement" | N / 01 / 01 | N |
 | no CReq within 30 s of the ARes | N / 14 / 05 | Erro 402 if the CReq comes late |
 | challenge not ended within 10 minutes | N / 14 / 04 | N when the browser comes back |
@@ -53,6 +57,7 @@ from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.cards.models import Cardholder
 from guichet.cards.services import EPIN, epin_matches
+from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import (
     Blocked,
     CodeSpec,
@@ -76,6 +81,7 @@ CHALLENGE_TIMEOUT = dt.timedelta(minutes=10)
 LATE_CREQ = "CReq not received within 30 seconds of the ARes"
 RREQ_KIND = "3ds.rreq"
 RREQ_VALID_FOR = dt.timedelta(hours=1)
+SMS_CAP_WINDOW = dt.timedelta(hours=1)
 # threeDSSessionData: "up to 1024 Base64-URL encoded characters" (notes §3.2); some requestors use
 # plain base64. Printable ASCII without spaces comes back through an HTML form unchanged.
 SESSION_DATA = re.compile(r"[\x21-\x7e]{0,2048}")
@@ -86,6 +92,7 @@ WRONG = "wrong"
 EPIN_FORMAT = "epin_format"
 OTP_FORMAT = "otp_format"
 SMS_NOT_SENT = "sms_not_sent"
+SMS_CAPPED = "sms_capped"
 CANCELLED = "cancelled"
 ATTEMPTS = "attempts"
 TIMEOUT = "timeout"
@@ -103,6 +110,7 @@ class Outcome:
 SUCCESS = Outcome("Y")
 OUT_OF_ATTEMPTS = Outcome("N", "19", "", ATTEMPTS)
 BLOCKED_OUTCOME = Outcome("N", "19", "", BLOCKED)
+SMS_CAP_OUTCOME = Outcome("N", "04", "", SMS_CAPPED)
 CARDHOLDER_CANCEL = Outcome("N", "01", "01", CANCELLED)
 CREQ_TIMED_OUT = Outcome("N", "14", "05", TIMEOUT)
 CHALLENGE_TIMED_OUT = Outcome("N", "14", "04", TIMEOUT)
@@ -321,17 +329,38 @@ def rreq_accept(message: OutboxMessage, status: int, body: bytes) -> None:
 # --- the CReq ----------------------------------------------------------------------------------------
 
 
-def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, ip: str) -> bool:
-    """The SMS code of the next attempt, naming the merchant and the amount (dynamic linking)."""
-    from guichet.acs.challenge.display import amount_display
+def _sms_allowed(tx: AcsTransaction, holder: Cardholder, *, ip: str) -> bool:
+    """Whether the cardholder may get one more challenge SMS this hour (counted when it may)."""
+    limit = settings.GUICHET.acs.sms_per_hour
+    if rate_allow(key=f"acs-sms:{holder.throttle_key}", limit=limit, window=SMS_CAP_WINDOW):
+        return True
+    audit_record(
+        event="acs:sms:capped",
+        subject=holder.throttle_key,
+        ip=ip,
+        outcome=AuditEvent.Outcome.REFUSED,
+        acs_trans_id=str(tx.acs_trans_id),
+        limit=limit,
+    )
+    return False
 
+
+def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, ip: str) -> str:
+    """The SMS code of the next attempt, naming the merchant and the amount (dynamic linking).
+
+    "" when it is queued, else why not: SMS_CAPPED (the cardholder's hourly cap) or SMS_NOT_SENT.
+    """
+    from guichet.acs.challenge.display import amount_display, merchant_display
+
+    if not _sms_allowed(tx, holder, ip=ip):
+        return SMS_CAPPED
     attempt = challenge.attempts_used + 1
     try:
         codes = codes_issue(
             purpose=PURPOSE, subject=f"acs:{tx.acs_trans_id}:{attempt}", specs=[SMS_CODE], ip=ip
         )
     except (Blocked, SendRefused):
-        return False
+        return SMS_NOT_SENT
     outbox_enqueue_sms(
         to=holder.phone,
         template="acs_challenge_code",
@@ -339,13 +368,13 @@ def _send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, 
         context={
             "code": codes["sms"],
             "brand": settings.GUICHET.branding,
-            "merchant": tx.merchant_name,
+            "merchant": merchant_display(tx),
             "amount": amount_display(tx, challenge.language),
         },
         # Sent with the page that asks for it: undelivered once that page has expired (inactivity).
         valid_for=_idle_limit(),
     )
-    return True
+    return ""
 
 
 def _step_screen(challenge: Challenge, tx: AcsTransaction, *, error: str = "") -> Screen:
@@ -425,8 +454,10 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
     error = ""
     if challenge.step == Challenge.Step.SMS:
         holder = _holder(tx)
-        if holder is None or not _send_code(tx, challenge, holder, ip=ip):
-            error = SMS_NOT_SENT
+        error = SMS_NOT_SENT if holder is None else _send_code(tx, challenge, holder, ip=ip)
+        if error == SMS_CAPPED:
+            _finish(tx, challenge, SMS_CAP_OUTCOME, ip=ip)
+            return _final_screen(challenge, tx)
     return _step_screen(challenge, tx, error=error)
 
 
@@ -575,8 +606,11 @@ def _epin_step(tx: AcsTransaction, challenge: Challenge, epin: str, *, ip: str) 
     challenge.epin_encrypted = crypto.encrypt(f"acs-epin:{tx.acs_trans_id}", epin)
     challenge.step = Challenge.Step.SMS
     audit_record(event="acs:challenge:epin_entered", subject=str(tx.acs_trans_id), ip=ip)
-    sent = holder is not None and _send_code(tx, challenge, holder, ip=ip)
-    return _step_screen(challenge, tx, error="" if sent else SMS_NOT_SENT)
+    error = SMS_NOT_SENT if holder is None else _send_code(tx, challenge, holder, ip=ip)
+    if error == SMS_CAPPED:
+        _finish(tx, challenge, SMS_CAP_OUTCOME, ip=ip)
+        return _final_screen(challenge, tx)
+    return _step_screen(challenge, tx, error=error)
 
 
 def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) -> Screen:
@@ -625,7 +659,9 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
         _finish(tx, challenge, OUT_OF_ATTEMPTS, ip=ip)
         return _final_screen(challenge, tx)
     if tx.sms_only:
-        _send_code(tx, challenge, holder, ip=ip)
+        if _send_code(tx, challenge, holder, ip=ip) == SMS_CAPPED:
+            _finish(tx, challenge, SMS_CAP_OUTCOME, ip=ip)
+            return _final_screen(challenge, tx)
     else:
         challenge.step = Challenge.Step.EPIN
     return _step_screen(challenge, tx, error=WRONG)

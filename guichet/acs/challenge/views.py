@@ -56,7 +56,7 @@ def _context(screen: Screen) -> dict[str, object]:
     if tx is not None:
         language = screen.language
         context.update(
-            merchant=tx.merchant_name,
+            merchant=display.merchant_display(tx),
             amount=display.amount_display(tx, language),
             date=display.date_display(tx),
             card=display.masked_card(tx),
