@@ -520,3 +520,17 @@ def test_inactivity_of_more_than_five_minutes_ends_the_session(page, outbound, d
     page.goto("/enrollment/methods/")
     expect_step_one(page, words, message=None)
     assert stored_hash(holder) == ""
+
+
+@pytest.mark.parametrize("words", LANGUAGES)
+def test_the_help_pages_of_the_footer(page, words):
+    """The footer's two pages, in the chosen language (and, like every page here, through the
+    accessibility gate of tests/browser/conftest.py)."""
+    open_portal(page, words)
+    for path in ("/enrollment/help/", "/enrollment/secure-shopping/"):
+        page.locator(f".portal-links a[href='{path}']").click()
+        expect(page).to_have_url(_url(page, path))
+        expect(page.locator("html")).to_have_attribute("lang", words.lang)
+        expect(page.locator("h1")).not_to_have_text("")
+        page.go_back()
+        expect(page.locator("h1")).to_have_text(words.welcome)
