@@ -15,7 +15,8 @@ Playwright anyway:
 A checked document's root carries `data-a11y-checked`; the mark is set before axe runs, so a document
 that replaces it (a navigation during the run) is never mistaken for a checked one. Results are cached
 for the session by URL path, language and a hash of the DOM (hidden inputs' values left out: CSRF
-tokens), so that a page shown again unchanged is not analysed again, yet its violations still count.
+tokens), the styles and the viewport, so that a page shown again unchanged is not analysed again, yet
+its violations still count.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ AXE_OPTIONS = {"resultTypes": ["violations"], "iframes": False}
 # Documents in iframes beyond these are not watched (no page here has more than one iframe).
 WATCHED_IFRAMES = 2
 
-# The document's state: its language and its markup without what changes at every view; marks it.
+# The document's state, and marks it: its language, its markup without what changes at every view,
+# its styles (a test may change a colour the same markup is drawn in) and the viewport's size.
 CLAIM = """([mark, force]) => {
     const root = document.documentElement;
     if (!root || (root.hasAttribute(mark) && !force)) { return null; }
@@ -45,7 +47,12 @@ CLAIM = """([mark, force]) => {
     const copy = root.cloneNode(true);
     copy.removeAttribute(mark);
     for (const input of copy.querySelectorAll("input[type=hidden]")) { input.removeAttribute("value"); }
-    return {url: location.href, lang: root.lang, html: copy.outerHTML};
+    const styles = [...document.styleSheets].map((sheet) => {
+        try { return [...sheet.cssRules].map((rule) => rule.cssText).join("\\n"); }
+        catch (e) { return sheet.href; }  // another origin's: its address stands for it
+    });
+    const state = [copy.outerHTML, ...styles, `${innerWidth}x${innerHeight}`].join("\\n");
+    return {url: location.href, lang: root.lang, state};
 }"""
 
 _axe = Axe()
@@ -108,7 +115,7 @@ class Gate:
             key = (
                 urlsplit(state["url"]).path,
                 state["lang"],
-                hashlib.sha256(state["html"].encode()).hexdigest(),
+                hashlib.sha256(state["state"].encode()).hexdigest(),
             )
             if key not in _cache:
                 response = _axe.run(frame, options=AXE_OPTIONS).response
