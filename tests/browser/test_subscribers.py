@@ -375,3 +375,16 @@ def test_a_past_bill_and_the_password_page(page, marie, words):
     # and sends it empty: each field says what is missing
     page.locator("#password-form button[type=submit]").click()
     expect(page.locator("#password-form .field-error")).to_have_count(3)
+
+
+@pytest.mark.parametrize("colour", ["#ffd400", "#1d2630"])
+def test_any_operator_colour_keeps_the_pages_readable(page, marie, settings, colour):
+    """A light or a dark operator colour: text in it and text on it keep WCAG AA's contrast (the
+    accessibility gate of tests/browser/conftest.py measures it on the account and sign-in pages)."""
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        subscribers=dataclasses.replace(settings.GUICHET.subscribers, operator_colour=colour),
+    )
+    open_signin(page, EN)  # FR then EN: the current language's button is in the colour
+    fill_signin(page, EN, MARIE, PASSWORD)
+    expect_account(page, EN, MARIE)
