@@ -22,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from guichet.codes.services import Blocked
 from guichet.core import clock
 from guichet.core.http import client_ip
+from guichet.core.views import brand_palette
 from guichet.subscribers import sessions
 from guichet.subscribers.forms import ForgotForm, PasswordChangeForm, PersonaliseForm, ResetForm, SigninForm
 from guichet.subscribers.models import Mailbox
@@ -107,11 +108,18 @@ def _remember(response: HttpResponse, address: str, remember: bool) -> None:
 
 
 def operator_css(request: HttpRequest) -> HttpResponse:
-    """The operator's colour, as a stylesheet: the pages' CSP allows no inline style."""
+    """The operator's colour, as a stylesheet: the pages' CSP allows no inline style.
+
+    As for the issuer's /brand.css, the text on the colour and the colour used as text keep WCAG AA's
+    contrast whatever the operator picks (dark text on a light colour, a darkened colour as text)."""
     colour = settings.GUICHET.subscribers.operator_colour
-    response = HttpResponse(
-        f":root {{ --brand: {colour}; --operator: {colour}; }}\n", content_type="text/css"
+    on_brand, ink = brand_palette(colour)
+    css = (
+        f":root {{ --brand: {colour}; --operator: {colour}; --on-brand: {on_brand}; --brand-text: {ink}; }}\n"
+        ".lang.current, .primary, .icon { color: var(--on-brand); }\n"
+        "button.link, .portal-links a { color: var(--brand-text); }\n"
     )
+    response = HttpResponse(css, content_type="text/css")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+from tests.browser.accessibility import Gate
+
+GATE = pytest.StashKey[Gate]()
+
 # Playwright's own browser download cannot be used: the tests drive the system Chromium.
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,6 +41,65 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(autouse=True)
+def accessibility(browser: Any, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Gate:
+    """Every page of every context the test opens (the `page` fixture's or its own) goes through the
+    accessibility gate (tests/browser/accessibility.py); the test fails on what it found."""
+    gate = Gate()
+    request.node.stash[GATE] = gate
+    new_context = browser.new_context
+
+    def gated_context(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        if kwargs.get("java_script_enabled") is False:
+            return context  # axe is a script: it cannot run there (the same pages are checked elsewhere)
+        new_page, close = context.new_page, context.close
+
+        def gated_page() -> Any:
+            page = gate.attach(new_page())
+            # goto and reload leave the document without an action's check: check it first.
+            for name in ("goto", "reload"):
+                leave = getattr(page, name)
+                setattr(page, name, _checking_first(gate, page, leave))
+            return page
+
+        def gated_close(*args: Any, **kwargs: Any) -> None:
+            for page in context.pages:
+                gate.check(page, force=True)
+            close(*args, **kwargs)
+
+        context.new_page, context.close = gated_page, gated_close
+        return context
+
+    monkeypatch.setattr(browser, "new_context", gated_context)
+    return gate
+
+
+def _checking_first(gate: Gate, page: Any, leave: Any) -> Any:
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        gate.check(page)
+        return leave(*args, **kwargs)
+
+    return checked
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After a test that passed, while its pages are still open: fail it on the gate's findings."""
+    gate = item.stash.get(GATE, None)
+    try:
+        result = yield
+        failure = gate.finish() if gate is not None else ""
+    finally:
+        if gate is not None:
+            gate.finished = True  # a test that failed is not checked further, nor as its contexts close
+    if gate is not None:
+        item.add_report_section("call", "accessibility: documents checked", "\n".join(gate.checked))
+    if failure:
+        pytest.fail(failure, pytrace=False)
+    return result
 
 
 @pytest.fixture

@@ -108,9 +108,9 @@ class Merchant:
                 query = parse_qs(self.path.partition("?")[2])
                 acs_url, creq = query["acsURL"][0], query["creq"][0]
                 width, height = query.get("size", ["390x400"])[0].split("x")
-                page = f"""<!DOCTYPE html><html><head><title>Shop</title></head><body>
+                page = f"""<!DOCTYPE html><html lang="en"><head><title>Shop</title></head><body>
 <h1>MyTestMerchantACS3 checkout</h1>
-<iframe name="challenge" id="challenge" width="{width}" height="{height}"></iframe>
+<iframe name="challenge" id="challenge" title="Bank" width="{width}" height="{height}"></iframe>
 <form id="creq" method="post" action="{html.escape(acs_url)}" target="challenge">
 <input type="hidden" name="creq" value="{html.escape(creq)}">
 <input type="hidden" name="threeDSSessionData" value="{SESSION_DATA}">
@@ -124,7 +124,8 @@ class Merchant:
                 fields = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 merchant.notified.append(fields)
                 self._answer(
-                    "<!DOCTYPE html><html><body><p id='done'>Merchant got the result</p></body></html>"
+                    "<!DOCTYPE html><html lang='en'><head><title>Shop</title></head>"
+                    "<body><p id='done'>Merchant got the result</p></body></html>"
                 )
 
             def _answer(self, page: str) -> None:

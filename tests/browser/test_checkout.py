@@ -222,6 +222,8 @@ def expect_end_page(page: Page, words: Words, address: str, payment_id: str) -> 
     expect(page.locator("#payer-email")).to_have_text(address)
     expect(page.get_by_role("link", name=words.ok, exact=True)).to_be_visible()
     expect(page.locator(".redirect-note")).to_have_text(words.redirect_note)
+    # the return is the page's script's: a meta refresh cannot be stopped nor announced
+    expect(page.locator("meta[http-equiv]")).to_have_count(0)
     assert page.url.endswith(f"/pay/{payment_id}/")
 
 
@@ -322,6 +324,25 @@ def test_multi_bal_signs_in_and_buys(page, shop, outbound, delivery_thread, word
     page.get_by_role("link", name=words.ok, exact=True).click()
     expect_back_at_shop(page, shop, "/shop/thanks", "succeeded", payment_id)
     expect_notified(shop, payment_id, ["payment.succeeded"])
+
+
+def test_without_javascript_the_end_page_stays_and_ok_returns(browser, live_server, shop, outbound):
+    """No script, no automatic return: the end page waits for the customer's "ok"."""
+    contract = multi_bal(line_ip=BROWSER_LINE)
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        payment_id = open_checkout(page, FR, shop)
+        confirm(page, FR)
+        sign_in(page, "lea@lagon.example")
+        expect_end_page(page, FR, "lea@lagon.example", payment_id)
+        page.wait_for_timeout(3_000)  # the return's delay is 2 seconds
+        assert page.url.endswith(f"/pay/{payment_id}/")
+        page.get_by_role("link", name=FR.ok, exact=True).click()
+        expect_back_at_shop(page, shop, "/shop/thanks", "succeeded", payment_id)
+    finally:
+        context.close()
+    assert charges(contract) == [(payment_id, 390)]
 
 
 @pytest.mark.parametrize("words", LANGUAGES)

@@ -4,6 +4,7 @@ real Chromium, in French and English. Emails are read from the real SMTP server 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -342,3 +343,48 @@ def test_the_customer_space_shows_purchases_and_blocks_pay_on_bill(page, marie, 
     page.get_by_role("button", name=words.allow, exact=True).click()
     expect(page.locator("#pay-on-bill-state")).to_have_text(words.allowed_state)
     assert not Contract.objects.get(pk=marie.pk).pay_on_bill_blocked
+
+
+@pytest.mark.parametrize("words", LANGUAGES)
+def test_a_past_bill_and_the_password_page(page, marie, words):
+    """The customer space's other pages, shown as the links reach them (and, like every page here,
+    through the accessibility gate of tests/browser/conftest.py)."""
+    # given a purchase on last month's bill
+    subscribers_bill_add(
+        contract=marie,
+        mailbox=None,
+        payment_public_id="pay_1",
+        merchant_name="EDITEUR",
+        product="PANIER EDITEUR",
+        amount=390,
+        at=domain_clock.now() - dt.timedelta(days=40),
+    )
+    open_signin(page, words)
+    fill_signin(page, words, MARIE, PASSWORD)
+    expect_account(page, words, MARIE)
+    # when she opens last month's bill
+    page.locator("ul.periods a").click()
+    expect(page).to_have_url(re.compile(re.escape(_url(page, "/account/bills/")) + r"\d{4}-\d{2}/$"))
+    expect(page.locator("html")).to_have_attribute("lang", words.lang)
+    expect(page.locator("tr.charge")).to_have_count(1)
+    # when she goes to the page that changes the password
+    page.go_back()
+    page.locator("a[href='/account/password/']").click()
+    expect(page).to_have_url(_url(page, "/account/password/"))
+    expect(page.locator("input[type=password]")).to_have_count(3)
+    # and sends it empty: each field says what is missing
+    page.locator("#password-form button[type=submit]").click()
+    expect(page.locator("#password-form .field-error")).to_have_count(3)
+
+
+@pytest.mark.parametrize("colour", ["#ffd400", "#1d2630"])
+def test_any_operator_colour_keeps_the_pages_readable(page, marie, settings, colour):
+    """A light or a dark operator colour: text in it and text on it keep WCAG AA's contrast (the
+    accessibility gate of tests/browser/conftest.py measures it on the account and sign-in pages)."""
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        subscribers=dataclasses.replace(settings.GUICHET.subscribers, operator_colour=colour),
+    )
+    open_signin(page, EN)  # FR then EN: the current language's button is in the colour
+    fill_signin(page, EN, MARIE, PASSWORD)
+    expect_account(page, EN, MARIE)

@@ -75,7 +75,7 @@ class MerchantSite:
                 with site.lock:
                     site.returns.append(Return(parts.path, query, signed))
                 page = (
-                    "<!DOCTYPE html><html><head><title>Shop</title></head><body>"
+                    "<!DOCTYPE html><html lang='en'><head><title>Shop</title></head><body>"
                     f"<h1>Back at the shop</h1><p id='status'>{query.get('status', '')}</p>"
                     f"<p id='signed'>{'signed' if signed else 'NOT SIGNED'}</p></body></html>"
                 )

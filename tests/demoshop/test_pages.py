@@ -217,6 +217,7 @@ def test_the_result_page_shows_what_the_ds_received(client, fake_acs: FakeAcs):
     assert "RReq reçu à" in page
     assert "valide\u00a0: réponse RRes (resultsStatus 01)" in page
     assert 'http-equiv="refresh"' not in page
+    assert "demoshop/reload.js" not in page
 
 
 INFO = "Pas de mot de passe fixe ? Enrôlez-vous d'abord sur le portail : https://banque.example/enrollment/"
@@ -249,7 +250,10 @@ def test_the_result_page_waits_for_the_rreq(client, fake_acs: FakeAcs):
     order, _ = pay_by_card(client)
     Order.objects.filter(pk=order.pk).update(status=Order.Status.ACCEPTED, trans_status="Y")
     page = text(client.get(f"/demo/shop/order/{order.id}/"))
-    assert '<meta http-equiv="refresh" content="2">' in page
+    # shown again every 2 seconds by a script; no meta refresh, which assistive technologies cannot stop
+    assert '<script src="/static/demoshop/reload.js" defer></script>' in page
+    assert '<p class="hint" id="ds-waiting" data-reload-after="2">' in page
+    assert 'http-equiv="refresh"' not in page
     assert "En attente du résultat de la banque (RReq)…" in page
 
 

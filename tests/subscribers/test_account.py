@@ -11,6 +11,7 @@ from django.test import Client
 
 from guichet.audit.models import AuditEvent
 from guichet.core import clock as domain_clock
+from guichet.core.views import contrast
 from guichet.subscribers.models import BillCharge, Contract, Mailbox
 from guichet.subscribers.services import (
     BillError,
@@ -364,7 +365,22 @@ def test_operator_css_carries_the_configured_colour(settings):
     subscriber_settings(settings, operator_colour="#123abc")
     response = Client().get("/account/operator.css")
     assert response["Content-Type"] == "text/css"
-    assert response.content.decode() == ":root { --brand: #123abc; --operator: #123abc; }\n"
+    assert response.content.decode() == (
+        ":root { --brand: #123abc; --operator: #123abc; --on-brand: #ffffff; --brand-text: #123abc; }\n"
+        ".lang.current, .primary, .icon { color: var(--on-brand); }\n"
+        "button.link, .portal-links a { color: var(--brand-text); }\n"
+    )
+
+
+def test_a_light_operator_colour_keeps_the_text_readable(settings):
+    """Yellow: dark text on the buttons in it, a darker yellow for text in it (WCAG AA, 4.5:1)."""
+    subscriber_settings(settings, operator_colour="#ffd400")
+    css = Client().get("/account/operator.css").content.decode()
+    assert css.startswith(
+        ":root { --brand: #ffd400; --operator: #ffd400; --on-brand: #1d2630; --brand-text: #806a00; }\n"
+    )
+    assert contrast("#ffd400", "#1d2630") >= 4.5
+    assert contrast("#806a00", "#ffffff") >= 4.5
 
 
 def test_operator_branding_comes_from_configuration(settings):
