@@ -1,7 +1,8 @@
 """The demo as a person installs and walks it (scripts/walk installs the wheel and starts it).
 
 Nothing here imports guichet: the server under walk is the installed wheel, reached over HTTP and
-through a real Chromium only. GUICHET_WALK_URL names Guichet's origin (http://127.0.0.1:PORT) and
+through a real Chromium only. Every document is checked by axe-core as in the browser tests
+(tests/browser/accessibility.py). GUICHET_WALK_URL names Guichet's origin (http://127.0.0.1:PORT) and
 GUICHET_WALK_LOG the file the demo's output goes to.
 """
 
@@ -59,5 +60,6 @@ def person(browser: Any, guichet_url: str, problems: Problems) -> Iterator[Perso
     context.set_default_timeout(20_000)
     who = Person(context=context, guichet_url=guichet_url, problems=problems)
     yield who
+    who.finish()
     context.close()
     who.assert_no_problem()

@@ -11,6 +11,7 @@ from typing import Any
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Frame, Page, Response
 
+from tests.browser.accessibility import Gate
 from tests.walk.catalogue import Language, languages
 
 # Playwright's own browser download cannot be used: the walk drives the system Chromium.
@@ -91,7 +92,9 @@ class Person:
         self.mine: list[str] = []
         context.add_init_script(CSP_LISTENER)
         context.on("page", self._watch)
-        self.page = context.new_page()
+        # axe-core on every document the person reaches, as in the browser tests.
+        self.gate = Gate()
+        self.page = self.gate.attach(context.new_page())
         self._inbox: Page | None = None
 
     # --- what goes wrong ----------------------------------------------------------------------
@@ -120,6 +123,14 @@ class Person:
         # A navigation away cancels what the old page was still loading (ERR_ABORTED): not a fault.
         if request.resource_type in SUB_RESOURCES and "ERR_ABORTED" not in (request.failure or ""):
             self._fault(f"{request.resource_type} {request.url} failed: {request.failure}")
+
+    def finish(self) -> None:
+        """The last accessibility check of the open pages; what it found is a fault like the others."""
+        verdict = self.gate.finish()
+        if verdict:
+            self._fault(verdict)
+        if not self.gate.checked:
+            self._fault("axe-core checked no document of this walk")
 
     def assert_no_problem(self) -> None:
         assert self.mine == []
@@ -154,7 +165,7 @@ class Person:
     def inbox(self, *, channel: str, recipient: str) -> list[Message]:
         """The messages of one channel to one recipient, newest first, as the dev inbox shows them."""
         if self._inbox is None:
-            self._inbox = self.context.new_page()
+            self._inbox = self.gate.attach(self.context.new_page())
         self._inbox.goto(f"{self.guichet_url}/dev/inbox")
         # The inbox is one of Guichet's pages too: in one language, whichever the person has there.
         self._check_frame(self._inbox.main_frame, self._inbox.locator("html").get_attribute("lang") or "")
