@@ -2,18 +2,18 @@
 
 Each kind of message registers how it is prepared (headers computed at each attempt, such as a
 signature carrying the current time) and when an answer counts as accepted (for instance a valid
-RRes). Anything else is retried by the outbox with its usual back-off.
+RRes). Anything else is retried by the outbox with its usual back-off, except a destination the
+egress policy refuses (guichet.core.egress): that message is given up at once, nothing sent.
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from guichet.core.egress import EgressFailed, EgressRefused, egress_post
 from guichet.delivery.models import OutboxMessage
-from guichet.delivery.senders import DeliveryError
+from guichet.delivery.senders import DeliveryError, PermanentDeliveryError
 
 HTTP_TIMEOUT_S = 10.0
 # An answer larger than this is cut: no acknowledgement we check needs more.
@@ -49,31 +49,19 @@ def http_kind(kind: str) -> HttpKind:
         raise DeliveryError(f"no handler registered for kind {kind!r}") from None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """A redirect is an answer like any other: following it could post the body somewhere unintended."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirect)
-
-
 def http_post(message: OutboxMessage, url: str, headers: dict[str, str], body: bytes) -> None:
-    """One attempt: POST, then let the kind decide whether the answer is an acceptance."""
+    """One attempt: POST under the egress policy, then let the kind decide whether the answer is an
+    acceptance. A redirect is an answer like any other: it is never followed."""
     kind = http_kind(message.template)
     all_headers = {"Content-Type": "application/json", **headers}
     if kind.prepare is not None:
         all_headers.update(kind.prepare(message, body))
-    request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 (http/https checked on enqueue)
-    for name, value in all_headers.items():
-        request.add_header(name, value)
     try:
-        with _opener.open(request, timeout=HTTP_TIMEOUT_S) as response:
-            status, answer = response.status, response.read(MAX_ANSWER_BYTES)
-    except urllib.error.HTTPError as exc:
-        status, answer = exc.code, exc.read(MAX_ANSWER_BYTES)
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DeliveryError(f"unreachable: {type(reason).__name__}") from None
+        status, answer = egress_post(
+            url=url, body=body, headers=all_headers, timeout=HTTP_TIMEOUT_S, max_answer=MAX_ANSWER_BYTES
+        )
+    except EgressRefused as exc:
+        raise PermanentDeliveryError(f"destination refused: {exc}") from None
+    except EgressFailed as exc:
+        raise DeliveryError(f"unreachable: {exc}") from None
     kind.accept(message, status, answer)
