@@ -13,6 +13,7 @@ import ipaddress
 import os
 import re
 import secrets
+import ssl
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,10 @@ class AcsConfig:
     # GUICHET_ACS_DS_URLS: the only URL prefixes an AReq's dsURL may start with (RReqs go there).
     # Empty in mode "serve": every AReq is refused (Erro 203 dsURL). Demo and test add the simulator's.
     ds_urls: tuple[str, ...] = ()
+    # GUICHET_ACS_RREQ_CLIENT_CERT / _KEY: PEM files of the client certificate RReqs present (mutual
+    # TLS with the DS); empty: none.
+    rreq_client_cert: str = ""
+    rreq_client_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -307,6 +312,25 @@ def _egress(env: Environ, mode: str) -> EgressPolicy:
     return EgressPolicy(allow_hosts=policy.allow_hosts, allow_networks=(*policy.allow_networks, *loopback))
 
 
+def _acs_client_cert(env: Environ) -> tuple[str, str]:
+    """The RReq's client certificate and key files, loaded once here so a bad pair stops the start."""
+    cert = _read(env, "GUICHET_ACS_RREQ_CLIENT_CERT")
+    key = _read(env, "GUICHET_ACS_RREQ_CLIENT_KEY")
+    if bool(cert) != bool(key):
+        raise ConfigError(
+            "GUICHET_ACS_RREQ_CLIENT_CERT and GUICHET_ACS_RREQ_CLIENT_KEY go together: set both"
+        )
+    if cert:
+        try:
+            ssl.create_default_context().load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"GUICHET_ACS_RREQ_CLIENT_CERT / _KEY cannot be loaded (PEM certificate chain and its "
+                f"unencrypted key): {exc}"
+            ) from None
+    return cert, key
+
+
 def _acs(env: Environ, egress: EgressPolicy) -> AcsConfig:
     reference = _read(env, "GUICHET_ACS_REFERENCE_NUMBER", AcsConfig.reference_number)
     operator = _read(env, "GUICHET_ACS_OPERATOR_ID")
@@ -319,6 +343,7 @@ def _acs(env: Environ, egress: EgressPolicy) -> AcsConfig:
     token = _read(env, "GUICHET_ACS_VERIFY_TOKEN")
     if token and len(token) < 32:
         raise ConfigError("GUICHET_ACS_VERIFY_TOKEN must be at least 32 characters")
+    cert, key = _acs_client_cert(env)
     return AcsConfig(
         reference_number=reference,
         operator_id=operator,
@@ -329,6 +354,8 @@ def _acs(env: Environ, egress: EgressPolicy) -> AcsConfig:
         challenge_attempts=_acs_attempts(env),
         challenge_idle_timeout_s=_acs_idle_timeout(env),
         ds_urls=_acs_ds_urls(_read(env, "GUICHET_ACS_DS_URLS"), egress),
+        rreq_client_cert=cert,
+        rreq_client_key=key,
     )
 
 

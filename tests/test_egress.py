@@ -8,7 +8,6 @@ are ever put in a URL; loopback is refused by building a policy without it.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import ipaddress
 import logging
 import socket
@@ -18,10 +17,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from guichet.core.egress import (
     EgressFailed,
@@ -39,6 +34,7 @@ from guichet.delivery.senders import HttpSmsGateway, PermanentDeliveryError
 from guichet.delivery.services import outbox_enqueue_http
 from guichet.delivery.worker import deliver_due
 from tests.support.servers import HttpReceiver, SmsGateway
+from tests.support.tls import TestCa
 
 REFUSE_ALL = EgressPolicy()  # the production default: global addresses only
 LOOPBACK = egress_policy_parse("127.0.0.0/8, ::1")
@@ -297,39 +293,6 @@ class TlsServer:
     hosts: list[str]
 
 
-def _certificates() -> tuple[bytes, bytes, str]:
-    """A CA, and a certificate it signs for `shop.test`: (cert chain PEM, key PEM, CA PEM)."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Guichet test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "shop.test")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("shop.test")]), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    key_pem = key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    return cert.public_bytes(pem), key_pem, ca.public_bytes(pem).decode()
-
-
 def _read_request(conn: ssl.SSLSocket) -> dict[str, str]:
     """Read the whole request, headers and body (closing on unread data would reset the connection)."""
     data = b""
@@ -347,11 +310,10 @@ def _read_request(conn: ssl.SSLSocket) -> dict[str, str]:
 
 @pytest.fixture
 def tls_server(tmp_path: Any) -> Iterator[TlsServer]:
-    cert, key, ca = _certificates()
-    (tmp_path / "cert.pem").write_bytes(cert)
-    (tmp_path / "key.pem").write_bytes(key)
+    ca = TestCa(tmp_path)
+    issued = ca.issue("shop.test")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context.load_cert_chain(issued.cert, issued.key)
     names: list[str] = []
     hosts: list[str] = []
 
@@ -380,7 +342,7 @@ def tls_server(tmp_path: Any) -> Iterator[TlsServer]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield TlsServer(port=port, ca_pem=ca, server_names=names, hosts=hosts)
+    yield TlsServer(port=port, ca_pem=ca.pem, server_names=names, hosts=hosts)
     stop.set()
     thread.join()
     listener.close()

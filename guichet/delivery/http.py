@@ -8,6 +8,7 @@ egress policy refuses (guichet.core.egress): that message is given up at once, n
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ MAX_ANSWER_BYTES = 64 * 1024
 
 Prepare = Callable[[OutboxMessage, bytes], dict[str, str]]
 Accept = Callable[[OutboxMessage, int, bytes], None]
+Tls = Callable[[], ssl.SSLContext | None]  # the TLS context of https posts (None: the default)
 
 
 def accept_2xx(message: OutboxMessage, status: int, body: bytes) -> None:
@@ -32,14 +34,20 @@ def accept_2xx(message: OutboxMessage, status: int, body: bytes) -> None:
 class HttpKind:
     prepare: Prepare | None
     accept: Accept
+    tls: Tls | None = None
 
 
 _kinds: dict[str, HttpKind] = {}
 
 
-def register_http_kind(kind: str, *, prepare: Prepare | None = None, accept: Accept | None = None) -> None:
-    """Declare a kind of HTTP message (call from an AppConfig.ready(); registering again replaces)."""
-    _kinds[kind] = HttpKind(prepare=prepare, accept=accept or accept_2xx)
+def register_http_kind(
+    kind: str, *, prepare: Prepare | None = None, accept: Accept | None = None, tls: Tls | None = None
+) -> None:
+    """Declare a kind of HTTP message (call from an AppConfig.ready(); registering again replaces).
+
+    `tls` gives the TLS context of its https posts, e.g. one presenting a client certificate.
+    """
+    _kinds[kind] = HttpKind(prepare=prepare, accept=accept or accept_2xx, tls=tls)
 
 
 def http_kind(kind: str) -> HttpKind:
@@ -58,7 +66,12 @@ def http_post(message: OutboxMessage, url: str, headers: dict[str, str], body: b
         all_headers.update(kind.prepare(message, body))
     try:
         status, answer = egress_post(
-            url=url, body=body, headers=all_headers, timeout=HTTP_TIMEOUT_S, max_answer=MAX_ANSWER_BYTES
+            url=url,
+            body=body,
+            headers=all_headers,
+            timeout=HTTP_TIMEOUT_S,
+            max_answer=MAX_ANSWER_BYTES,
+            context=kind.tls() if kind.tls is not None else None,
         )
     except EgressRefused as exc:
         raise PermanentDeliveryError(f"destination refused: {exc}") from None

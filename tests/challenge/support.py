@@ -137,6 +137,7 @@ class DirectoryServer:
 
         self.mode = "ok"
         self.received: list[dict[str, Any]] = []
+        self.client_certs: list[Any] = []  # the client certificate of each RReq received over TLS
         self.refused = 0
         self.lock = threading.Lock()
         ds = self
@@ -156,6 +157,8 @@ class DirectoryServer:
                         return
                     rreq = json.loads(body)
                     ds.received.append(rreq)
+                    peer = getattr(self.connection, "getpeercert", None)  # under TLS (`serve_tls`)
+                    ds.client_certs.append(peer() if peer else None)
                 rres = {
                     "messageType": "RRes",
                     "messageVersion": rreq["messageVersion"],
@@ -179,6 +182,11 @@ class DirectoryServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/rreq"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def serve_tls(self, context: Any, host: str) -> None:
+        """Answer over TLS (before `start`), at https://`host`:port/rreq."""
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"https://{host}:{self._server.server_address[1]}/rreq"
 
     def start(self) -> None:
         self._thread.start()
