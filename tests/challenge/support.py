@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import uuid
@@ -125,6 +126,14 @@ def erro_shown(html: str) -> dict[str, Any]:
 def step(client: Client, html: str, **fields: str) -> Any:
     data = {"acsTransID": hidden(html, "acsTransID") or "", "token": hidden(html, "token") or ""} | fields
     return client.post("/3ds/challenge/step", data=data)
+
+
+def ds_list(settings: Any, url: str) -> None:
+    """Add a DS URL to GUICHET_ACS_DS_URLS for the test (pytest-django's `settings` restores it)."""
+    acs = settings.GUICHET.acs
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET, acs=dataclasses.replace(acs, ds_urls=(*acs.ds_urls, url))
+    )
 
 
 class DirectoryServer:

@@ -19,7 +19,7 @@ from django.test import Client
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.worker import deliver_due
 from guichet.env import ConfigError, load
-from tests.challenge.support import DirectoryServer, post_creq, start, step
+from tests.challenge.support import DirectoryServer, ds_list, post_creq, start, step
 from tests.support.tls import TestCa
 
 pytestmark = pytest.mark.django_db
@@ -49,10 +49,7 @@ def tls_ds(ca: TestCa, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterat
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    acs = settings.GUICHET.acs
-    settings.GUICHET = dataclasses.replace(
-        settings.GUICHET, acs=dataclasses.replace(acs, ds_urls=(*acs.ds_urls, ds.url))
-    )
+    ds_list(settings, ds.url)
     yield ds
     ds.stop()
 
