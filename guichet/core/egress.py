@@ -153,11 +153,11 @@ def egress_resolve(destination: Destination, *, policy: EgressPolicy) -> list[IP
     except (OSError, UnicodeError) as exc:
         raise EgressFailed(f"cannot resolve the host ({type(exc).__name__})") from None
     addresses = list(dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found))
+    if not addresses:
+        raise EgressFailed("the host resolves to no address")
     if destination.host in policy.allow_hosts:
         return addresses
     allowed = [address for address in addresses if policy.address_allowed(address)]
-    if not addresses:
-        raise EgressFailed("the host resolves to no address")
     if not allowed:
         refused = addresses[0]
         raise EgressRefused(
