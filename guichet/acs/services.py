@@ -698,7 +698,7 @@ def acs_ds_urls() -> tuple[str, ...]:
     return (*config.acs.ds_urls, config.public_url + DEMO_DS_PATH)
 
 
-def areq_parse(raw: bytes, *, acs_trans_id: str) -> AReq | Erro:
+def areq_parse(*, raw: bytes, acs_trans_id: str) -> AReq | Erro:
     """`parse_areq`, then the DS check: an AReq naming a dsURL outside GUICHET_ACS_DS_URLS gets Erro 203
     (dsURL) and nothing is stored, so no RReq is ever posted for it. A prefix match, no DNS."""
     parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
@@ -719,7 +719,7 @@ def _ids(areq: AReq) -> dict[str, Any]:
 def acs_areq_answer(*, raw: bytes, ip: str) -> dict[str, Any]:
     """The ARes or Erro (as JSON) for an AReq body. Never raises: a failure here is an Erro 403/404."""
     acs_trans_id = new_acs_trans_id()
-    parsed = areq_parse(raw, acs_trans_id=acs_trans_id)
+    parsed = areq_parse(raw=raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
         return areq_refused(parsed, ip)
     try:

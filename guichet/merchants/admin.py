@@ -35,7 +35,7 @@ class MerchantForm(forms.ModelForm[Merchant]):
 
     def clean_notification_url(self) -> str:
         try:
-            return services.merchant_notification_url_check(self.cleaned_data["notification_url"])
+            return services.merchant_notification_url_check(url=self.cleaned_data["notification_url"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 

@@ -123,7 +123,7 @@ def check_http_url(url: str, *, what: str, max_length: int = 2000) -> str:
     return url
 
 
-def merchant_notification_url_check(url: str) -> str:
+def merchant_notification_url_check(*, url: str) -> str:
     """A merchant's notification URL: absolute http(s), no credentials, and not an address the egress
     policy refuses (loopback, private, link-local, decimal forms of them...): Guichet posts there.
     Raises ValueError. A host name is not resolved here; each delivery checks what it resolves to."""
@@ -152,7 +152,7 @@ def merchants_create(
     name = name.strip()
     if not name or len(name) > 100:
         raise ValueError("the name must have 1 to 100 characters")
-    merchant_notification_url_check(notification_url)
+    merchant_notification_url_check(url=notification_url)
     if logo_url:
         check_http_url(logo_url, what="the logo URL", max_length=500)
     hosts = sorted({normalise_host(h) for h in return_hosts})

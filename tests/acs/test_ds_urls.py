@@ -122,6 +122,6 @@ def test_the_ds_check_asks_no_dns_and_no_database(
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     raw = json.dumps(areq_220(acctNumber=VISA_PAN, dsURL="https://ds.example.invalid/rreq")).encode()
     with django_assert_num_queries(0):
-        erro = services.areq_parse(raw, acs_trans_id=ACS_TRANS_ID)
+        erro = services.areq_parse(raw=raw, acs_trans_id=ACS_TRANS_ID)
     assert isinstance(erro, Erro)
     assert (erro.errorCode, erro.errorDetail) == ("203", "dsURL")
