@@ -403,6 +403,8 @@ def guichet_env(
         "GUICHET_SMS_URL": sms_url,
         "GUICHET_SMS_TOKEN": "bench",
         "GUICHET_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # The SMS gateway and SMTP server of the bench listen on 127.0.0.1.
+        "GUICHET_EGRESS_ALLOW": "127.0.0.1",
         # The bench's users all come from 127.0.0.1: lift the per-address look-up limit.
         "GUICHET_EMAIL_LOOKUP_LIMIT": "100000000",
     }

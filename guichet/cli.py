@@ -116,6 +116,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if not config.acs.ds_urls:  # a pay-on-bill-only deployment needs none: said, not refused
+        print(
+            "guichet: GUICHET_ACS_DS_URLS not set: every AReq is answered Erro 203 (dsURL); "
+            "list your Directory Servers there to run the ACS",
+            file=sys.stderr,
+            flush=True,
+        )
     _serve(args.host, args.port, workers=args.workers, threads=args.threads)
     return 0
 

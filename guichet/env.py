@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import ipaddress
 import os
 import re
 import secrets
+import ssl
 import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from guichet.core.egress import (
+    LOOPBACK_ADDRESSES,
+    EgressPolicy,
+    EgressRefused,
+    egress_check_url,
+    egress_policy_parse,
+)
 
 MODES = ("serve", "demo", "test")
 KEY_NAMES = ("GUICHET_SECRET_KEY", "GUICHET_HMAC_KEY", "GUICHET_DATA_KEY")
@@ -76,6 +86,13 @@ class AcsConfig:
     # GUICHET_ACS_SMS_PER_HOUR: challenge SMS codes per cardholder and hour, across transactions; past
     # it the challenge ends N / 04 (anyone holding a PAN could otherwise pump SMS through merchants).
     sms_per_hour: int = 10
+    # GUICHET_ACS_DS_URLS: the only URL prefixes an AReq's dsURL may start with (RReqs go there).
+    # Empty in mode "serve": every AReq is refused (Erro 203 dsURL). Demo and test add the simulator's.
+    ds_urls: tuple[str, ...] = ()
+    # GUICHET_ACS_RREQ_CLIENT_CERT / _KEY: PEM files of the client certificate RReqs present (mutual
+    # TLS with the DS); empty: none.
+    rreq_client_cert: str = ""
+    rreq_client_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +170,8 @@ class Config:
     merchants: MerchantsConfig = field(default_factory=MerchantsConfig)
     subscribers: SubscribersConfig = field(default_factory=SubscribersConfig)
     checkout: CheckoutConfig = field(default_factory=CheckoutConfig)
+    # GUICHET_EGRESS_ALLOW: internal hosts and networks Guichet's outgoing HTTP may reach.
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -281,7 +300,59 @@ def _acs_rules(raw: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(rules)
 
 
-def _acs(env: Environ) -> AcsConfig:
+def _acs_ds_urls(raw: str, egress: EgressPolicy) -> tuple[str, ...]:
+    """`https://ds.visa.example/rreq, https://ds.mc.example/` as prefixes ending at a path boundary.
+
+    A prefix without a path gets "/", so `https://ds.example` cannot match `https://ds.example.evil/`.
+    """
+    prefixes: list[str] = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        parts = urlsplit(item)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigError(f"GUICHET_ACS_DS_URLS: {item!r} is not an http(s) URL prefix without a query")
+        try:
+            egress_check_url(item, policy=egress)
+        except EgressRefused as exc:
+            raise ConfigError(f"GUICHET_ACS_DS_URLS: {item!r} is refused: {exc}") from None
+        prefixes.append(f"{parts.scheme}://{parts.netloc.lower()}{parts.path or '/'}")
+    return tuple(prefixes)
+
+
+def _egress(env: Environ, mode: str) -> EgressPolicy:
+    """GUICHET_EGRESS_ALLOW; demo and test always add loopback (their DS, shop and gateways are local)."""
+    raw = _read(env, "GUICHET_EGRESS_ALLOW")
+    try:
+        policy = egress_policy_parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"GUICHET_EGRESS_ALLOW: {exc}") from None
+    if mode == "serve":
+        return policy
+    loopback = tuple(ipaddress.ip_network(address) for address in LOOPBACK_ADDRESSES)
+    return EgressPolicy(allow_hosts=policy.allow_hosts, allow_networks=(*policy.allow_networks, *loopback))
+
+
+def _acs_client_cert(env: Environ) -> tuple[str, str]:
+    """The RReq's client certificate and key files, loaded once here so a bad pair stops the start."""
+    cert = _read(env, "GUICHET_ACS_RREQ_CLIENT_CERT")
+    key = _read(env, "GUICHET_ACS_RREQ_CLIENT_KEY")
+    if bool(cert) != bool(key):
+        raise ConfigError(
+            "GUICHET_ACS_RREQ_CLIENT_CERT and GUICHET_ACS_RREQ_CLIENT_KEY go together: set both"
+        )
+    if cert:
+        try:
+            ssl.create_default_context().load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConfigError(
+                f"GUICHET_ACS_RREQ_CLIENT_CERT / _KEY cannot be loaded (PEM certificate chain and its "
+                f"unencrypted key): {exc}"
+            ) from None
+    return cert, key
+
+
+def _acs(env: Environ, egress: EgressPolicy) -> AcsConfig:
     reference = _read(env, "GUICHET_ACS_REFERENCE_NUMBER", AcsConfig.reference_number)
     operator = _read(env, "GUICHET_ACS_OPERATOR_ID")
     for name, value in (("GUICHET_ACS_REFERENCE_NUMBER", reference), ("GUICHET_ACS_OPERATOR_ID", operator)):
@@ -293,6 +364,7 @@ def _acs(env: Environ) -> AcsConfig:
     token = _read(env, "GUICHET_ACS_VERIFY_TOKEN")
     if token and len(token) < 32:
         raise ConfigError("GUICHET_ACS_VERIFY_TOKEN must be at least 32 characters")
+    cert, key = _acs_client_cert(env)
     return AcsConfig(
         reference_number=reference,
         operator_id=operator,
@@ -303,6 +375,9 @@ def _acs(env: Environ) -> AcsConfig:
         challenge_attempts=_acs_attempts(env),
         challenge_idle_timeout_s=_acs_idle_timeout(env),
         sms_per_hour=_acs_sms_per_hour(env),
+        ds_urls=_acs_ds_urls(_read(env, "GUICHET_ACS_DS_URLS"), egress),
+        rreq_client_cert=cert,
+        rreq_client_key=key,
     )
 
 
@@ -470,8 +545,14 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     _check_url("GUICHET_PUBLIC_URL", public_url, ("http", "https"))
     email_url = _read(env, "GUICHET_EMAIL_URL")
     _check_url("GUICHET_EMAIL_URL", email_url, ("smtp", "smtp+starttls", "smtps"))
+    egress = _egress(env, mode)
     sms_url = _read(env, "GUICHET_SMS_URL")
     _check_url("GUICHET_SMS_URL", sms_url, ("http", "https"))
+    if sms_url:
+        try:
+            egress_check_url(sms_url, policy=egress)
+        except EgressRefused as exc:
+            raise ConfigError(f"GUICHET_SMS_URL is refused by the egress policy: {exc}") from None
     redis_url = _read(env, "GUICHET_REDIS_URL")
     _check_url("GUICHET_REDIS_URL", redis_url, ("redis", "rediss"))
     delivery = _read(env, "GUICHET_DELIVERY", "inprocess")
@@ -518,8 +599,9 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
         email_lookup_window_s=_int(env, "GUICHET_EMAIL_LOOKUP_WINDOW", 600),
         portal_idle_timeout_s=_int(env, "GUICHET_PORTAL_IDLE_TIMEOUT", 300),
         log_level=_read(env, "GUICHET_LOG_LEVEL", "INFO"),
-        acs=_acs(env),
+        acs=_acs(env, egress),
         merchants=_merchants(env),
         subscribers=_subscribers(env),
         checkout=_checkout(env),
+        egress=egress,
     )

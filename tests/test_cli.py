@@ -84,13 +84,34 @@ def test_serve_refuses_to_start_without_keys(tmp_path):
 )
 def test_serve_refuses_to_start_without_somewhere_to_send_codes(tmp_path, outbound, missing):
     # when: keys are there, but codes could not reach anyone
-    result = run_guichet(tmp_path, "serve", "--port", "1", **KEYS, **outbound)
+    result = run_guichet(
+        tmp_path, "serve", "--port", "1", **KEYS, GUICHET_EGRESS_ALLOW="127.0.0.1", **outbound
+    )
     # then
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.startswith(f"guichet: {', '.join(missing)} not set: ")
     for name in {"GUICHET_EMAIL_URL", "GUICHET_SMS_URL"} - set(missing):
         assert name not in result.stderr
+
+
+def test_serve_refuses_to_start_with_an_sms_gateway_the_egress_policy_refuses(tmp_path):
+    # when: the gateway is on loopback, which production does not reach unless told
+    result = run_guichet(
+        tmp_path,
+        "serve",
+        "--port",
+        "1",
+        **KEYS,
+        GUICHET_EMAIL_URL="smtp://127.0.0.1:1",
+        GUICHET_SMS_URL="http://127.1:1/sms",
+    )
+    # then
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "guichet: configuration error: GUICHET_SMS_URL is refused by the egress policy: "
+        "loopback address 127.0.0.1 (not in GUICHET_EGRESS_ALLOW)\n"
+    )
 
 
 def test_serve_reports_a_bad_key_by_name(tmp_path):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import re
 import stat
 
 import pytest
 
 from guichet import env
+from guichet.core.egress import EgressPolicy
 from guichet.env import ConfigError
 
 SECRET = "s" * 50
@@ -321,3 +323,73 @@ def test_the_legal_footer_can_be_read_from_a_file(tmp_path):
     legal.write_text("BANQUE DU RÉCIF\nRIDET 111 111 111\n", encoding="utf-8")
     branding = env.load(serve_env(tmp_path, GUICHET_ISSUER_LEGAL_FILE=str(legal))).branding
     assert branding.legal == ("BANQUE DU RÉCIF", "RIDET 111 111 111")
+
+
+# --- the boundary: GUICHET_EGRESS_ALLOW, GUICHET_ACS_DS_URLS -----------------------------------------
+
+
+def test_production_allows_no_internal_destination_and_no_ds_by_default(tmp_path):
+    config = env.load(serve_env(tmp_path))
+    assert config.egress == EgressPolicy()
+    assert config.acs.ds_urls == ()
+
+
+@pytest.mark.parametrize("mode", ["demo", "test"])
+def test_demo_and_test_allow_loopback(tmp_path, mode):
+    config = env.load({"GUICHET_MODE": mode, "GUICHET_DATA_DIR": str(tmp_path)})
+    assert [str(n) for n in config.egress.allow_networks] == ["127.0.0.1/32", "::1/128"]
+
+
+def test_egress_allow_lists_hosts_and_networks(tmp_path):
+    config = env.load(serve_env(tmp_path, GUICHET_EGRESS_ALLOW="sms.internal, 10.20.0.0/16"))
+    assert config.egress.allow_hosts == frozenset({"sms.internal"})
+    assert [str(n) for n in config.egress.allow_networks] == ["10.20.0.0/16"]
+
+
+def test_a_bad_egress_entry_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=r"GUICHET_EGRESS_ALLOW: '10\.0\.0\.0/99' is neither"):
+        env.load(serve_env(tmp_path, GUICHET_EGRESS_ALLOW="10.0.0.0/99"))
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://127.0.0.1:9/sms", "loopback address 127.0.0.1"),
+        ("http://2130706433/sms", "loopback address 127.0.0.1"),
+        ("http://localhost:9/sms", "loopback host localhost"),
+        ("https://user:pw@sms.example/send", "a URL with a user name or password"),
+    ],
+)
+def test_production_refuses_to_start_with_an_sms_gateway_the_policy_refuses(tmp_path, url, why):
+    with pytest.raises(ConfigError, match=f"GUICHET_SMS_URL is refused by the egress policy: {why}"):
+        env.load(serve_env(tmp_path, GUICHET_SMS_URL=url))
+
+
+def test_an_internal_sms_gateway_starts_once_allowed(tmp_path):
+    config = env.load(
+        serve_env(tmp_path, GUICHET_SMS_URL="http://127.0.0.1:9/sms", GUICHET_EGRESS_ALLOW="127.0.0.1")
+    )
+    assert config.sms_url == "http://127.0.0.1:9/sms"
+
+
+def test_ds_urls_are_prefixes_ending_at_a_path_boundary(tmp_path):
+    config = env.load(
+        serve_env(
+            tmp_path, GUICHET_ACS_DS_URLS="https://DS.Visa.example, https://ds.mc.example:8443/3ds/rreq"
+        )
+    )
+    assert config.acs.ds_urls == ("https://ds.visa.example/", "https://ds.mc.example:8443/3ds/rreq")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("ds.example/rreq", "is not an http(s) URL prefix"),
+        ("https://ds.example/rreq?x=1", "is not an http(s) URL prefix"),
+        ("http://[::1]:8000/rreq", "is refused: loopback address ::1"),
+        ("https://user:pw@ds.example/", "is refused: a URL with a user name or password"),
+    ],
+)
+def test_a_bad_ds_url_is_refused_at_start(tmp_path, value, message):
+    with pytest.raises(ConfigError, match=re.escape(f"GUICHET_ACS_DS_URLS: {value!r} {message}")):
+        env.load(serve_env(tmp_path, GUICHET_ACS_DS_URLS=value))

@@ -44,6 +44,8 @@ def served(tmp_path: Path, outbound: Any) -> Iterator[tuple[int, subprocess.Pope
     smtp, sms = outbound
     env = {**KEYS, "GUICHET_EMAIL_URL": smtp.url, "GUICHET_SMS_URL": sms.url}
     env["GUICHET_ACS_NO_EPIN_POLICY"] = "sms_only"  # the imported cardholders have no ePin yet
+    env["GUICHET_ACS_DS_URLS"] = "https://ds.example.test/"  # the DS the AReqs name
+    env["GUICHET_EGRESS_ALLOW"] = "127.0.0.1"  # the test's gateways listen there
     cards = tmp_path / "cards.csv"
     cards.write_text(GOOD_FILE, encoding="utf-8")
     for args in (["migrate"], ["cards", "import", str(cards)]):

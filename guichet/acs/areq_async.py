@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from guichet.acs import services
-from guichet.acs.messages import AReq, Erro, parse_areq
+from guichet.acs.messages import AReq, Erro
 from guichet.acs.rules import BUILTIN, decide, rules_load
 from guichet.cards.services import pan_index
 from guichet.core import clock
@@ -100,7 +100,7 @@ class AreqDatabase:
 async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dict[str, Any]:
     """The ARes or Erro (as JSON) for an AReq body. Never raises: a failure is an Erro 403/404."""
     acs_trans_id = services.new_acs_trans_id()
-    parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
+    parsed = services.areq_parse(raw=raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
         answer: dict[str, Any] = await db.offload(services.areq_refused, parsed, ip)
         return answer

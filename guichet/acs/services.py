@@ -45,6 +45,8 @@ CHALLENGE_PATH = "/3ds/challenge"
 AUTHENTICATION_TYPE_DYNAMIC = "02"  # the SMS code is a dynamic factor (notes §2.4)
 AV_STATUSES = frozenset("YAI")  # outcomes that carry an eci and an authenticationValue
 SECRET_ELEMENTS = frozenset({"cardSecurityCode"})  # 2.3.1; never logged, not even masked
+# The demo's DS simulator, under this server's URL (guichet/urls.py mounts the demo under /demo/).
+DEMO_DS_PATH = "/demo/ds/"
 
 
 # --- for the challenge ---------------------------------------------------------------------------
@@ -687,10 +689,37 @@ def new_acs_trans_id() -> str:
     return str(uuid.uuid4())
 
 
+def acs_ds_urls() -> tuple[str, ...]:
+    """The prefixes a dsURL may start with: GUICHET_ACS_DS_URLS, and in demo and test modes the demo's
+    DS simulator at this server's own URL (whatever GUICHET_PUBLIC_URL is)."""
+    config = settings.GUICHET
+    if config.mode == "serve":
+        return config.acs.ds_urls
+    return (*config.acs.ds_urls, config.public_url + DEMO_DS_PATH)
+
+
+def areq_parse(*, raw: bytes, acs_trans_id: str) -> AReq | Erro:
+    """`parse_areq`, then the DS check: an AReq naming a dsURL outside GUICHET_ACS_DS_URLS gets Erro 203
+    (dsURL) and nothing is stored, so no RReq is ever posted for it. A prefix match, no DNS."""
+    parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
+    if isinstance(parsed, Erro) or parsed.dsURL.startswith(acs_ds_urls()):
+        return parsed
+    return areq_erro(code="203", detail="dsURL", data=_ids(parsed), acs_trans_id=acs_trans_id)
+
+
+def _ids(areq: AReq) -> dict[str, Any]:
+    """What an Erro echoes of a valid AReq."""
+    return {
+        "messageVersion": areq.messageVersion,
+        "threeDSServerTransID": areq.threeDSServerTransID,
+        "dsTransID": areq.dsTransID,
+    }
+
+
 def acs_areq_answer(*, raw: bytes, ip: str) -> dict[str, Any]:
     """The ARes or Erro (as JSON) for an AReq body. Never raises: a failure here is an Erro 403/404."""
     acs_trans_id = new_acs_trans_id()
-    parsed = parse_areq(raw, acs_trans_id=acs_trans_id)
+    parsed = areq_parse(raw=raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
         return areq_refused(parsed, ip)
     try:
@@ -707,11 +736,7 @@ def areq_refused(erro: Erro, ip: str) -> dict[str, Any]:
 
 def areq_failure(areq: AReq, acs_trans_id: str, exc: BaseException) -> Erro:
     """The Erro for a valid AReq whose answer failed: 403 when the database did, 404 otherwise."""
-    data = {
-        "messageVersion": areq.messageVersion,
-        "threeDSServerTransID": areq.threeDSServerTransID,
-        "dsTransID": areq.dsTransID,
-    }
+    data = _ids(areq)
     # Django wraps the driver's errors in DatabaseError; the event-loop path gets psycopg's own.
     if isinstance(exc, DatabaseError | psycopg.Error):
         logger.error("ACS: database failure while answering an AReq", exc_info=exc)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-import urllib.error
-import urllib.request
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Protocol
@@ -14,12 +12,19 @@ from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 
+from guichet.core.egress import EgressFailed, EgressRefused, egress_post
+
 SMS_TIMEOUT_S = 5.0
+SMS_MAX_ANSWER = 4096  # the answer's status is all that counts
 SMTP_TIMEOUT_S = 10.0
 
 
 class DeliveryError(Exception):
     """The message was not accepted; it will be tried again. The text never holds the content."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The message can never be delivered (e.g. the egress policy refuses its destination): given up now."""
 
 
 class Sender(Protocol):
@@ -36,18 +41,17 @@ class HttpSmsGateway:
 
     def send(self, *, message_id: str, to: str, subject: str, body: str) -> None:
         data = json.dumps({"id": message_id, "to": to, "text": body}).encode()
-        request = urllib.request.Request(self.url, data=data, method="POST")  # noqa: S310 (scheme checked in env)
-        request.add_header("Content-Type", "application/json")
+        headers = {"Content-Type": "application/json"}
         if self.token:
-            request.add_header("Authorization", f"Bearer {self.token}")
+            headers["Authorization"] = f"Bearer {self.token}"
         try:
-            with urllib.request.urlopen(request, timeout=SMS_TIMEOUT_S) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            raise DeliveryError(f"SMS gateway answered {exc.code}") from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise DeliveryError(f"SMS gateway unreachable: {type(reason).__name__}") from None
+            status, _answer = egress_post(
+                url=self.url, body=data, headers=headers, timeout=SMS_TIMEOUT_S, max_answer=SMS_MAX_ANSWER
+            )
+        except EgressRefused as exc:
+            raise PermanentDeliveryError(f"SMS gateway refused: {exc}") from None
+        except EgressFailed as exc:
+            raise DeliveryError(f"SMS gateway unreachable: {exc}") from None
         if not 200 <= status < 300:
             raise DeliveryError(f"SMS gateway answered {status}")
 

@@ -26,7 +26,7 @@ from django.db.models import Min, Q
 from guichet.core import clock
 from guichet.delivery.http import http_post, registered_http_kinds
 from guichet.delivery.models import OutboxMessage
-from guichet.delivery.senders import DeliveryError, Sender, email_sender, sms_sender
+from guichet.delivery.senders import DeliveryError, PermanentDeliveryError, Sender, email_sender, sms_sender
 from guichet.delivery.services import outbox_content, outbox_http_content
 
 log = logging.getLogger("guichet.delivery")
@@ -56,7 +56,7 @@ def _claim(seq: int) -> OutboxMessage | None:
     return OutboxMessage.objects.get(seq=seq) if claimed else None
 
 
-def _settle(message: OutboxMessage, error: str | None) -> None:
+def _settle(message: OutboxMessage, error: str | None, *, permanent: bool = False) -> None:
     now = clock.now()
     attempts = message.attempts + 1
     if error is None:
@@ -67,6 +67,11 @@ def _settle(message: OutboxMessage, error: str | None) -> None:
             message.seq,
             message.template,
             attempts,
+        )
+    elif permanent:
+        fields = {"status": OutboxMessage.Status.GIVEN_UP, "last_error": error[:300], "lease_until": None}
+        log.error(
+            "refused %s #%s (%s), not retried: %s", message.channel, message.seq, message.template, error
         )
     elif now >= message.give_up_at:
         fields = {"status": OutboxMessage.Status.GIVEN_UP, "last_error": error, "lease_until": None}
@@ -134,7 +139,8 @@ def _deliver_claimed(message: OutboxMessage, senders: dict[str, Sender]) -> bool
     try:
         _send(message, senders)
     except DeliveryError as exc:
-        _settle(message, str(exc))
+        # A destination the egress policy refuses will not change by retrying: given up at once.
+        _settle(message, str(exc), permanent=isinstance(exc, PermanentDeliveryError))
         return False
     except Exception as exc:  # a bug must not stop delivery of everything else
         log.exception("unexpected delivery failure for #%s", message.seq)

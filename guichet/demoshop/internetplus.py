@@ -130,8 +130,12 @@ def shop_internetplus_start(*, order: Order, product_name: str, shop_base: str, 
         status, answer = _api_post(
             "payments", api_key=credentials.api_key, body=body, idempotency_key=f"order-{order.id}"
         )
-        if status == 401 or _error_code(answer) == "return_host_not_allowed":
-            # A data dir kept across a new database, or the demo now on another port: register again.
+        if status == 401 or _error_code(answer) in (
+            "return_host_not_allowed",
+            "notification_host_not_allowed",
+        ):
+            # A data dir kept across a new database, or the demo now on another port or host name
+            # (localhost and 127.0.0.1 are two origins for the notifications): register again.
             credentials = shop_merchant_create(base_url=shop_base)
             status, answer = _api_post(
                 "payments", api_key=credentials.api_key, body=body, idempotency_key=f"order-{order.id}"

@@ -33,6 +33,12 @@ class MerchantForm(forms.ModelForm[Merchant]):
         super().__init__(*args, **kwargs)
         self.fields["hosts"].initial = "\n".join(self.instance.return_hosts or [])
 
+    def clean_notification_url(self) -> str:
+        try:
+            return services.merchant_notification_url_check(url=self.cleaned_data["notification_url"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     def clean_hosts(self) -> list[str]:
         try:
             return sorted({services.normalise_host(h) for h in self.cleaned_data["hosts"].split() if h})

@@ -27,6 +27,7 @@ from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.codes.ratelimit import rate_store
 from guichet.core import clock, crypto
+from guichet.core.egress import EgressRefused, egress_check_url, egress_policy
 from guichet.merchants import models as m
 from guichet.merchants.models import ApiKey, IdempotencyRecord, Merchant, Notification, Payment, Refund
 
@@ -122,6 +123,25 @@ def check_http_url(url: str, *, what: str, max_length: int = 2000) -> str:
     return url
 
 
+def merchant_notification_url_check(*, url: str) -> str:
+    """A merchant's notification URL: absolute http(s), no credentials, and not an address the egress
+    policy refuses (loopback, private, link-local, decimal forms of them...): Guichet posts there.
+    Raises ValueError. A host name is not resolved here; each delivery checks what it resolves to."""
+    check_http_url(url, what="the notification URL", max_length=500)
+    try:
+        egress_check_url(url, policy=egress_policy())
+    except EgressRefused as exc:
+        raise ValueError(f"the notification URL is refused: {exc}") from None
+    return url
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port made explicit: what must not vary."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").rstrip("."), port
+
+
 def merchants_create(
     *, name: str, notification_url: str, return_hosts: Sequence[str] = (), logo_url: str = ""
 ) -> MerchantCreated:
@@ -132,7 +152,7 @@ def merchants_create(
     name = name.strip()
     if not name or len(name) > 100:
         raise ValueError("the name must have 1 to 100 characters")
-    check_http_url(notification_url, what="the notification URL", max_length=500)
+    merchant_notification_url_check(url=notification_url)
     if logo_url:
         check_http_url(logo_url, what="the logo URL", max_length=500)
     hosts = sorted({normalise_host(h) for h in return_hosts})
@@ -343,15 +363,13 @@ def payment_input_check(merchant: Merchant, data: PaymentInput) -> None:
             check_http_url(data.notification_url, what="notification_url")
         except ValueError as exc:
             raise MerchantError("invalid_url", f"{exc}.", field="notification_url") from None
-        # Only where the merchant already receives things: Guichet must not post to arbitrary hosts.
-        own = urlsplit(merchant.notification_url).hostname
-        if urlsplit(data.notification_url).hostname != own and not _host_allowed(
-            merchant, data.notification_url
-        ):
+        # Only where the merchant already receives its notifications: the path and query may vary,
+        # never the scheme, host or port (another port of the host may be anything, e.g. a database).
+        if _origin(data.notification_url) != _origin(merchant.notification_url):
             raise MerchantError(
                 "notification_host_not_allowed",
-                "the host of notification_url must be that of the merchant's notification URL "
-                "or one of its allowed return hosts.",
+                "notification_url must have the scheme, host and port of the merchant's notification URL "
+                "(only the path and query may differ).",
                 field="notification_url",
             )
 

@@ -221,6 +221,15 @@ def test_a_malformed_areq_gets_an_erro_audited_and_nothing_else_stored(harness, 
     assert (refused.ip, refused.detail["error_code"]) == ("192.0.2.7", "204")
 
 
+def test_an_areq_naming_an_unlisted_ds_gets_erro_203_on_the_event_loop_too(harness, no_django):
+    body = json.dumps(areq_220(acctNumber=VISA_PAN, dsURL="http://127.0.0.1:5432/")).encode()
+    status, _, content = harness.request("POST", "/3ds/areq", body)
+    answer = json.loads(content)
+    assert (status, answer["errorCode"], answer["errorDetail"]) == (200, "203", "dsURL")
+    assert (AcsTransaction.objects.count(), AcsMessage.objects.count()) == (0, 0)
+    assert AuditEvent.objects.get(event="acs:areq:refused").detail["error_code"] == "203"
+
+
 def test_an_oversized_body_is_refused_101_without_being_read_whole_and_the_connection_closed(
     harness, no_django
 ):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import re
 import uuid
@@ -131,6 +132,14 @@ def step(client: Client, html: str, **fields: str) -> Any:
     return client.post("/3ds/challenge/step", data=data)
 
 
+def ds_list(settings: Any, url: str) -> None:
+    """Add a DS URL to GUICHET_ACS_DS_URLS for the test (pytest-django's `settings` restores it)."""
+    acs = settings.GUICHET.acs
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET, acs=dataclasses.replace(acs, ds_urls=(*acs.ds_urls, url))
+    )
+
+
 class DirectoryServer:
     """A real HTTP server playing the DS: records each RReq, answers an RRes (or an error while `mode`
     is "error")."""
@@ -141,6 +150,7 @@ class DirectoryServer:
 
         self.mode = "ok"
         self.received: list[dict[str, Any]] = []
+        self.client_certs: list[Any] = []  # the client certificate of each RReq received over TLS
         self.refused = 0
         self.lock = threading.Lock()
         ds = self
@@ -160,6 +170,8 @@ class DirectoryServer:
                         return
                     rreq = json.loads(body)
                     ds.received.append(rreq)
+                    peer = getattr(self.connection, "getpeercert", None)  # under TLS (`serve_tls`)
+                    ds.client_certs.append(peer() if peer else None)
                 rres = {
                     "messageType": "RRes",
                     "messageVersion": rreq["messageVersion"],
@@ -183,6 +195,11 @@ class DirectoryServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/rreq"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def serve_tls(self, context: Any, host: str) -> None:
+        """Answer over TLS (before `start`), at https://`host`:port/rreq."""
+        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        self.url = f"https://{host}:{self._server.server_address[1]}/rreq"
 
     def start(self) -> None:
         self._thread.start()

@@ -3,6 +3,7 @@ cardholder got the final CRes at once, without waiting for the DS."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -10,7 +11,9 @@ import pytest
 from django.test import Client
 
 from guichet.acs.models import AcsMessage, AcsTransaction
+from guichet.core.egress import EgressPolicy
 from guichet.delivery.models import OutboxMessage
+from guichet.delivery.worker import deliver_due
 from tests.challenge.support import DirectoryServer, b64url_json, hidden, post_creq, start, step
 from tests.support.fixtures import sms_code
 
@@ -66,3 +69,22 @@ def test_ds_down_then_up(
     assert message.attempts == ds.refused + 1
     assert AcsMessage.objects.filter(transaction_id=started.tx_id, kind="RRes").count() == 1
     assert ds.received[0]["transStatus"] == "Y"
+
+
+@pytest.mark.django_db
+def test_a_listed_ds_the_egress_policy_refuses_is_given_up_at_once_never_connected_to(
+    client: Client, outbound: Any, ds: DirectoryServer, settings: Any
+) -> None:
+    # given a DS listed in GUICHET_ACS_DS_URLS (the fixture) on an address the policy now refuses
+    started = start(client, ds_url=ds.url)
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, egress=EgressPolicy())
+    html = post_creq(client, started.creq()).content.decode()
+    step(client, html, action="cancel", epin="")
+    # when
+    deliver_due()
+    # then
+    message = OutboxMessage.objects.get(channel="http", template="3ds.rreq")
+    assert (message.status, message.attempts) == (OutboxMessage.Status.GIVEN_UP, 1)
+    assert message.last_error.startswith("destination refused: loopback address 127.0.0.1")
+    assert ds.received == []
+    assert ds.refused == 0

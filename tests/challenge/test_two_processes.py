@@ -57,7 +57,7 @@ def _wait(condition: Any, timeout: float = 20.0) -> None:
 
 
 @pytest.fixture
-def servers(outbound: Any, transactional_db: None) -> Iterator[tuple[str, str]]:
+def servers(outbound: Any, ds: DirectoryServer, transactional_db: None) -> Iterator[tuple[str, str]]:
     if connection.vendor != "postgresql":
         pytest.skip("needs GUICHET_TEST_DATABASE_URL=postgresql://...")
     smtp, sms = outbound
@@ -76,6 +76,9 @@ def servers(outbound: Any, transactional_db: None) -> Iterator[tuple[str, str]]:
         "GUICHET_EMAIL_URL": smtp.url,
         "GUICHET_SMS_URL": sms.url,
         "GUICHET_SMS_TOKEN": "test-token",
+        # A production start: the test's DS and gateways listen on 127.0.0.1, which must be allowed.
+        "GUICHET_ACS_DS_URLS": ds.url,
+        "GUICHET_EGRESS_ALLOW": "127.0.0.1",
         # Both name the second server in their acsURL: the challenge goes there.
         "GUICHET_PUBLIC_URL": urls[1],
     }

@@ -16,6 +16,7 @@ from guichet.core import clock as guichet_clock
 from guichet.demoshop import internetplus
 from guichet.demoshop.models import Notification, Order
 from guichet.demoshop.services import shop_order_create
+from guichet.merchants.models import Merchant
 
 pytestmark = [pytest.mark.urls("tests.demoshop.urls")]
 
@@ -226,3 +227,20 @@ def test_internet_plus_creates_the_payment_through_the_api_and_sends_the_custome
         order=order, product_name="PANIER EDITEUR", shop_base="http://testserver", language="fr"
     )
     assert again.payment_id == payment["id"]
+
+
+def test_the_shop_registers_again_when_its_notification_origin_changed(live_server, settings, tmp_path):
+    # given the shop registered as http://testserver (its notifications go there)
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, public_url=live_server.url, data_dir=tmp_path)
+    Client().post("/demo/shop/basket/panier-editeur/", {"method": "internetplus"})
+    first = internetplus.shop_credentials()
+    # when the customer now reaches the shop as http://localhost (an allowed return host, but another
+    # notification origin: Guichet refuses a per-payment notification_url on it)
+    order = shop_order_create(product="panier-editeur")
+    started = internetplus.shop_internetplus_start(
+        order=order, product_name="PANIER EDITEUR", shop_base="http://localhost", language="fr"
+    )
+    # then the shop registered again, for its new origin, and the payment was created
+    assert started.status == "pending", started.error
+    assert internetplus.shop_credentials() != first
+    assert Merchant.objects.count() == 2

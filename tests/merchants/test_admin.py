@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 from django.test import Client
 
+from guichet.core.egress import EgressPolicy
 from guichet.merchants.models import ApiKey, Merchant
 from guichet.merchants.services import merchant_authenticate
 from tests.merchants.conftest import make_merchant
@@ -71,3 +73,23 @@ def test_adding_a_key_shows_it_once_and_revoking_works(admin_client: Client) -> 
     )
     assert merchant_authenticate(clear) is None
     assert merchant_authenticate(created.api_key) is None
+
+
+def test_the_back_office_refuses_an_internal_notification_address(admin_client: Client, settings) -> None:
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, egress=EgressPolicy())
+    created = make_merchant()
+    response = admin_client.post(
+        f"/admin/merchants/merchant/{created.merchant.pk}/change/",
+        {
+            "name": created.merchant.name,
+            "notification_url": "http://[::1]:5432/hook",
+            "hosts": "shop.example",
+            "is_active": "on",
+            "api_keys-TOTAL_FORMS": "0",
+            "api_keys-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "the notification URL is refused: loopback address ::1" in response.content.decode()
+    created.merchant.refresh_from_db()
+    assert created.merchant.notification_url == "https://shop.example/hooks/guichet"

@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.test import Client
 from django.urls import URLPattern, get_resolver
 
 from guichet.audit.models import AuditEvent
@@ -64,6 +65,18 @@ def test_create_payment_answers_its_id_status_checkout_url_and_expiry(api: Api) 
     assert (
         AuditEvent.objects.filter(event="merchants:payment:created", subject=payment.public_id).count() == 1
     )
+
+
+def test_only_the_path_and_query_of_the_notification_url_may_vary(db: None) -> None:
+    # given a merchant notified at https://hooks.shop.example/..., returning customers to shop.example
+    created = make_merchant(notification_url="https://hooks.shop.example/guichet")
+    api = Api(Client(), created.api_key)
+    # when / then: the path, the query, the default port written out may vary
+    for url in ("https://hooks.shop.example/other?order=1", "https://Hooks.Shop.Example:443/x"):
+        assert api.post("payments", payment_body(notification_url=url)).status_code == 201, url
+    # and an allowed return host is no notification host
+    refused = api.post("payments", payment_body(notification_url="https://shop.example/guichet"))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "notification_host_not_allowed")
 
 
 def test_currency_defaults_to_eur_and_notification_url_may_be_set(api: Api) -> None:
@@ -165,6 +178,27 @@ def test_a_merchant_never_sees_another_merchants_payments(api: Api) -> None:
             "notification_host_not_allowed",
             "notification_url",
             id="foreign notification host",
+        ),
+        pytest.param(
+            {"notification_url": "https://shop.example:5432/hooks/guichet"},
+            422,
+            "notification_host_not_allowed",
+            "notification_url",
+            id="another port of the notification host",
+        ),
+        pytest.param(
+            {"notification_url": "http://shop.example/hooks/guichet"},
+            422,
+            "notification_host_not_allowed",
+            "notification_url",
+            id="another scheme of the notification host",
+        ),
+        pytest.param(
+            {"notification_url": "https://pay.shop.example/hooks/guichet"},
+            422,
+            "notification_host_not_allowed",
+            "notification_url",
+            id="another host of the domain",
         ),
         pytest.param({"colour": "red"}, 422, "unknown_field", "colour", id="unknown field"),
     ],

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 from django.test import Client
 
 from guichet.cli import main
+from guichet.core.egress import EgressPolicy, egress_policy_parse
 from guichet.merchants.models import ApiKey, Merchant
 from guichet.merchants.services import merchant_notification_secret
 from tests.merchants.conftest import Api, payment_body
@@ -154,3 +156,34 @@ def test_secret_rotate(capsys, in_process) -> None:
     new = json.loads(out)["notification_secret"]
     assert new != created["notification_secret"]
     assert merchant_notification_secret(Merchant.objects.get()) == new
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1]:8000/hook", "loopback address ::1"),
+        ("http://2130706433/hook", "loopback address 127.0.0.1"),
+        ("http://127.1:6379/hook", "loopback address 127.0.0.1"),
+        ("http://localhost/hook", "loopback host localhost"),
+        ("https://192.0.2.5/hook", "private address 192.0.2.5"),
+    ],
+)
+def test_create_refuses_an_internal_notification_address(capsys, in_process, settings, url, why) -> None:
+    # given production's egress policy (test mode allows loopback)
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, egress=EgressPolicy())
+    # when
+    status, out, err = run(capsys, "create", "--name", "S", "--notification-url", url)
+    # then
+    assert (status, out) == (1, "")
+    refused = f"the notification URL is refused: {why} (not in GUICHET_EGRESS_ALLOW)"
+    assert err == f"guichet: merchant not created: {refused}\n"
+    assert Merchant.objects.count() == 0
+
+
+def test_create_accepts_an_internal_notification_address_listed_in_egress_allow(
+    capsys, in_process, settings
+) -> None:
+    settings.GUICHET = dataclasses.replace(settings.GUICHET, egress=egress_policy_parse("127.0.0.0/8"))
+    status, _, err = run(capsys, "create", "--name", "S", "--notification-url", "http://127.0.0.1:8000/hook")
+    assert (status, err) == (0, "")
+    assert Merchant.objects.get().notification_url == "http://127.0.0.1:8000/hook"

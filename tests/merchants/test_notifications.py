@@ -159,3 +159,26 @@ def test_a_wrong_secret_or_an_old_signature_is_refused_by_the_example(
     assert not example["verify_return"](
         created.notification_secret, {**query, "status": "succeeded"}, now=now
     )
+
+
+def test_a_signed_notification_never_goes_to_another_port_of_the_merchants_host(
+    db: None, clock: Any, http_receiver: HttpReceiver
+) -> None:
+    # given a merchant notified on one port of 127.0.0.1, and another service on another port
+    other = HttpReceiver()
+    other.start()
+    try:
+        created = make_merchant(notification_url=http_receiver.url("/hooks"))
+        api = Api(Client(), created.api_key)
+        # when a payment names the other port
+        response = api.post("payments", payment_body(notification_url=other.url("/hooks")))
+        # then it is refused, and nothing is ever posted there
+        assert (response.status_code, response.json()["error"]["code"]) == (
+            422,
+            "notification_host_not_allowed",
+        )
+        assert Payment.objects.count() == 0
+        deliver_due()
+        assert other.received == []
+    finally:
+        other.stop()

@@ -9,9 +9,9 @@ class ChallengeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from guichet.acs.challenge.services import RREQ_KIND, challenge_expire_due, rreq_accept
+        from guichet.acs.challenge.services import RREQ_KIND, challenge_expire_due, rreq_accept, rreq_tls
         from guichet.delivery.http import register_http_kind
         from guichet.delivery.worker import register_periodic
 
-        register_http_kind(RREQ_KIND, accept=rreq_accept)
+        register_http_kind(RREQ_KIND, accept=rreq_accept, tls=rreq_tls)
         register_periodic("acs_challenge.expire", challenge_expire_due)

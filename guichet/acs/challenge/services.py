@@ -32,9 +32,11 @@ thread is held), which usually lets the RReq go first, then posts the CRes whate
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 import secrets
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,6 +293,21 @@ def _finish(
         **detail,
     )
     return True
+
+
+def rreq_tls() -> ssl.SSLContext | None:
+    """The TLS context of RReqs: presenting GUICHET_ACS_RREQ_CLIENT_CERT when set (a DS that
+    authenticates its ACSs by certificate), else the default one."""
+    acs = settings.GUICHET.acs
+    return _client_context(acs.rreq_client_cert, acs.rreq_client_key) if acs.rreq_client_cert else None
+
+
+@functools.lru_cache(maxsize=4)
+def _client_context(cert: str, key: str) -> ssl.SSLContext:
+    # Built once per pair of files: loading a chain costs far more than the post itself.
+    context = ssl.create_default_context()
+    context.load_cert_chain(cert, key)
+    return context
 
 
 def rreq_accept(message: OutboxMessage, status: int, body: bytes) -> None:
