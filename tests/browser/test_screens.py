@@ -41,7 +41,7 @@ from tests.browser import test_checkout as checkout_walk
 from tests.browser import test_demo_shop as shop_walk
 from tests.browser import test_enrollment_portal as portal_walk
 from tests.browser import test_subscribers as subscriber_walk
-from tests.challenge.support import DirectoryServer
+from tests.challenge.support import DirectoryServer, ds_list
 from tests.checkout.merchant import MerchantSite
 from tests.checkout.support import Shop, checkout_settings, multi_bal, open_shop, subscribers_settings
 from tests.subscribers.factories import make_contract
@@ -453,9 +453,10 @@ class Requestor:
                     self._answer("", status=404)  # the browser's /favicon.ico
                     return
                 query = {k: v[0] for k, v in parse_qs(self.path.partition("?")[2]).items()}
-                page = f"""<!DOCTYPE html><html><head><meta name="viewport" content="width=device-width">
+                page = f"""<!DOCTYPE html><html lang="en"><head><title>Shop</title>
+<meta name="viewport" content="width=device-width">
 <style>body {{ margin: 0; }} iframe {{ display: block; border: 0; }}</style></head><body>
-<iframe name="challenge" id="challenge" width="{query["w"]}" height="{query["h"]}"></iframe>
+<iframe name="challenge" id="challenge" title="Bank" width="{query["w"]}" height="{query["h"]}"></iframe>
 <form method="post" action="{html.escape(query["acsURL"])}" target="challenge">
 <input type="hidden" name="creq" value="{html.escape(query["creq"])}">
 <button id="start">start</button></form></body></html>"""
@@ -463,7 +464,10 @@ class Requestor:
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self._answer("<!DOCTYPE html><html><body><p id='done'>done</p></body></html>")
+                self._answer(
+                    "<!DOCTYPE html><html lang='en'><head><title>Shop</title></head>"
+                    "<body><p id='done'>done</p></body></html>"
+                )
 
             def _answer(self, page: str, status: int = 200) -> None:
                 body = page.encode()
@@ -498,9 +502,10 @@ def requestor() -> Iterator[Requestor]:
 
 
 @pytest.fixture
-def ds() -> Iterator[DirectoryServer]:
+def ds(settings: Any) -> Iterator[DirectoryServer]:
     server = DirectoryServer()
     server.start()
+    ds_list(settings, server.url)  # GUICHET_ACS_DS_URLS: the ACS answers AReqs naming it
     yield server
     server.stop()
 
