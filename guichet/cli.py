@@ -116,8 +116,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = _database_problem()
+    if problem:
+        print(f"guichet: {problem}", file=sys.stderr)
+        return 2
     _serve(args.host, args.port, workers=args.workers, threads=args.threads)
     return 0
+
+
+def _database_problem() -> str:
+    """Why `guichet serve` must not start on this database ("" when it may): every request would fail."""
+    from django.conf import settings
+
+    from guichet.core.readiness import database_readiness
+
+    state = database_readiness()
+    if not state.reachable:
+        return (
+            f"the database cannot be reached ({state.problem}): check GUICHET_DATABASE_URL "
+            f"({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
+        )
+    if state.pending:
+        shown = ", ".join(state.pending[:5]) + (", ..." if len(state.pending) > 5 else "")
+        return f"the database lacks {len(state.pending)} migration(s) ({shown}): run `guichet migrate` first"
+    return ""
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

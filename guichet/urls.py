@@ -11,6 +11,7 @@ admin.site.site_title = "Guichet"
 urlpatterns = [
     path("", RedirectView.as_view(url="/enrollment/", permanent=False)),
     path("healthz", core_views.healthz, name="healthz"),
+    path("readyz", core_views.readyz, name="readyz"),
     path("brand.css", core_views.brand_css, name="brand_css"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("enrollment/", include("guichet.enrollment.urls")),

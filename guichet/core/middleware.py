@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from urllib.parse import unquote_to_bytes
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
+from django.shortcuts import render
 from django.utils import translation
 from django.views.defaults import bad_request
 
 from guichet.core.text import text_bad, text_clean
+
+log = logging.getLogger("guichet.core")
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -122,6 +127,46 @@ def _refused(
     if request.path.startswith(API_PREFIX):
         return JsonResponse({"error": {"code": code, "message": message, "field": field or None}}, status=400)
     return bad_request(request, exc or SuspiciousOperation(message))
+
+
+DATABASE_DOWN = (OperationalError, InterfaceError)  # the database cannot be reached: transient
+RETRY_AFTER_S = 5
+
+
+def database_unavailable_json() -> JsonResponse:
+    response = JsonResponse(
+        {
+            "error": {
+                "code": "database_unavailable",
+                "message": "the database cannot be reached; nothing was changed: retry later.",
+                "field": None,
+            }
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that cannot reach the database (down, a wrong GUICHET_DATABASE_URL) answers 503 with
+    Retry-After, a page or the API's JSON error, instead of a 500 and its traceback in the log."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, DATABASE_DOWN):
+            return None
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, exception)
+        if request.path.startswith(API_PREFIX):
+            return database_unavailable_json()
+        response = render(request, "core/unavailable.html", status=503)
+        response["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
 
 class LanguageMiddleware:

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
 from guichet.core.http import client_ip
+from guichet.core.middleware import DATABASE_DOWN, database_unavailable_json
 from guichet.core.text import json_bad_path
 from guichet.merchants import schemas, services
 from guichet.merchants.models import Merchant
@@ -75,6 +76,9 @@ def api(*methods: str) -> Callable[[Callable[..., HttpResponse]], ApiView]:
                 return response
             except MerchantError as exc:
                 return error(exc.status, exc.code, exc.message, exc.field)
+            except DATABASE_DOWN:
+                log.warning("database unavailable on %s %s", request.method, request.path)
+                return database_unavailable_json()
             except Exception:  # still a JSON answer; the transaction was rolled back
                 log.exception("merchant API failure on %s %s", request.method, request.path)
                 return error(500, "internal_error", "the request failed and changed nothing; retry later.")
