@@ -42,7 +42,8 @@ class SecurityHeadersMiddleware:
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.path.startswith(("/enrollment/", "/admin/", "/dev/")):
+        # Pages with personal data, and every API answer (payments, keys' errors): no cache keeps them.
+        if request.path.startswith(("/enrollment/", "/admin/", "/dev/", API_PREFIX)):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
