@@ -247,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for area in AREAS:
         importlib.import_module(f"guichet.{area}.cli").register(sub)
+    importlib.import_module("guichet.backoffice.cli").register(sub)  # no demo data: not in AREAS
 
     manage = sub.add_parser("manage", help="Django management commands (e.g. createsuperuser)")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
