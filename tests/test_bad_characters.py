@@ -214,6 +214,7 @@ def test_a_creq_naming_no_transaction_with_a_bad_character_is_shown_erro_203() -
 # --- every URL pattern, every API operation --------------------------------------------------------
 
 PROTOCOL = {"3ds/areq", "3ds/challenge"}
+PROTOCOL_FORMS = {"3ds/challenge/step"}  # its screens answer its form (tests/challenge/test_fuzz.py)
 SAMPLES = {"int": "1", "uuid": str(uuid.UUID(int=1)), "slug": "x1", "str": "x1", "path": "x1"}
 
 
@@ -253,6 +254,8 @@ OTHER_ROUTES = [route for route in ROUTES if route not in PROTOCOL]
 def _where(route: str, where: str, value: str) -> Any:
     """The request for `route` with `value` in its path, query, form or a header."""
     c = client()
+    if where == "form" and route in PROTOCOL_FORMS:
+        where = "query"
     if where == "path":
         return c.get(_sample(route, encoded(value)))
     if where == "query":
@@ -388,3 +391,20 @@ def test_every_api_operation_refuses_bad_characters_with_a_400_naming_the_field(
         method, url, json.dumps(body), content_type="application/json", headers=headers
     )
     assert api_error(response) == (400, "invalid_character", field), (case, value)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "status"), [("acsTransID", 403), ("token", 403), ("action", 200), ("epin", 200), ("otp", 200)]
+)
+def test_a_challenge_step_with_a_bad_character_gets_its_own_screen(field: str, status: int) -> None:
+    c = client()
+    started = start(c)
+    page = post_creq(c, started.creq()).content.decode()
+    form = {"acsTransID": started.acs_trans_id, "token": hidden(page, "token") or "", "action": "validate"}
+    form |= {"epin": "1234", "otp": "12345678"}
+    form[field] = form[field][:2] + "\x00\ufffe"
+    response = c.post("/3ds/challenge/step", form)
+    # the refusal (no such transaction or token), or the challenge going on as for any wrong value
+    assert response.status_code == status
+    assert "frame-ancestors *" in response["Content-Security-Policy"]  # still frameable

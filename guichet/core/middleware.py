@@ -25,9 +25,10 @@ CSP = (
 )
 
 # The DS's AReq is answered by the protocol alone (always an ARes or Erro; its event-loop endpoint reads
-# only the body), and the CReq form's fields by its Erro 203, which names them.
+# only the body). The challenge's forms, in the merchant's iframe where a plain error page cannot be
+# shown, are answered by their own screens: the CReq's Erro 203 naming the field, a step's refusal.
 PROTOCOL_PATHS = ("/3ds/areq",)
-PROTOCOL_FORMS = ("/3ds/challenge",)
+PROTOCOL_FORMS = ("/3ds/challenge", "/3ds/challenge/step")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 API_PREFIX = "/api/"  # answered in the merchant API's JSON error shape
 
