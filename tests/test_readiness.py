@@ -107,3 +107,39 @@ def test_serve_refuses_a_database_it_cannot_reach(tmp_path: Path) -> None:
     assert "check GUICHET_DATABASE_URL (postgresql)" in result.stderr
     assert "secret" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def wrong_database(django_db_blocker: Any, tmp_path: Path) -> Iterator[None]:
+    """The default connection pointed somewhere no database answers, as a wrong GUICHET_DATABASE_URL
+    does: PostgreSQL on a port nothing listens on, SQLite in a directory that does not exist."""
+    saved = dict(connection.settings_dict)
+    with django_db_blocker.unblock():
+        connection.close()
+        if connection.vendor == "postgresql":
+            connection.settings_dict.update(HOST="127.0.0.1", PORT="9")
+        else:
+            connection.settings_dict["NAME"] = str(tmp_path / "missing" / "guichet.sqlite3")
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict.clear()
+            connection.settings_dict.update(saved)
+
+
+def test_a_wrong_database_url_gives_503s_and_no_traceback(wrong_database: None, caplog: Any) -> None:
+    client = Client(raise_request_exception=False)
+    assert client.get("/readyz").json() == {
+        "status": "unavailable",
+        "database": "down",
+        "migrations": "unknown",
+    }
+    api = client.get("/api/v1/payments", headers={"Authorization": "Bearer gk_00000000_x"})
+    assert (api.status_code, api.json()["error"]["code"]) == (503, "database_unavailable")
+    assert client.get("/pay/pay_x1/").status_code == 503
+    assert (
+        client.post("/api/v1/payments", b"{}", content_type="application/json").status_code == 401
+    )  # no key
+    assert "Traceback" not in caplog.text
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # one line each, no traceback
