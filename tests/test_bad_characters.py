@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 from guichet.acs.messages import Erro
 from guichet.acs.messages.validation import parse_areq
 from guichet.acs.models import AcsMessage, AcsTransaction
+from guichet.audit.models import AuditEvent
 from guichet.core.text import json_bad_path, text_bad
 from guichet.merchants.models import Payment
 from guichet.merchants.openapi import openapi_document
 from tests.acs.support import areq_220, enrolled_holder, post_areq
+from tests.acs.test_authvalue import post_verify, verify_body, verify_token  # noqa: F401 (a fixture)
 from tests.challenge.support import b64url, b64url_json, erro_shown, hidden, post_creq, start
 from tests.merchants.conftest import make_merchant, payment_body
 
@@ -408,3 +410,13 @@ def test_a_challenge_step_with_a_bad_character_gets_its_own_screen(field: str, s
     # the refusal (no such transaction or token), or the challenge going on as for any wrong value
     assert response.status_code == status
     assert "frame-ancestors *" in response["Content-Security-Policy"]  # still frameable
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("verify_token")
+@pytest.mark.parametrize("field", ["acctNumber", "authenticationValue", "eci", "purchaseAmount"])
+def test_verify_refuses_a_bad_character_naming_the_field(field: str) -> None:
+    body = verify_body("AGMBM0l0kmIVUUQSkukoFx4nlYA=") | {field: "05\ud800"}
+    response = post_verify(client(), body)
+    assert (response.status_code, response.json()) == (400, {"error": "invalid request", "fields": [field]})
+    assert AuditEvent.objects.count() == 0
