@@ -144,6 +144,10 @@ def _database_problem() -> str:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
+    problem = _database_problem()
+    if problem:  # as for `serve`: each poll would fail
+        print(f"guichet: {problem}", file=sys.stderr)
+        return 2
     from guichet.delivery.worker import DeliveryThread
 
     thread = DeliveryThread(interval=args.interval)

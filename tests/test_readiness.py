@@ -143,3 +143,9 @@ def test_a_wrong_database_url_gives_503s_and_no_traceback(wrong_database: None, 
     )  # no key
     assert "Traceback" not in caplog.text
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []  # one line each, no traceback
+
+
+def test_the_worker_refuses_a_database_without_its_migrations_too(tmp_path: Path) -> None:
+    result = run_guichet(tmp_path, "worker", GUICHET_DATABASE_URL="sqlite:///empty.sqlite3", **SERVE_ENV)
+    assert result.returncode == 2
+    assert "run `guichet migrate` first" in result.stderr
