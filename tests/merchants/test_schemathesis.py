@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -23,7 +23,9 @@ from schemathesis.specs.openapi.checks import (
 from guichet.merchants.services import MerchantCreated
 from tests.merchants.conftest import make_merchant
 
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+# WSGIHandler rather than get_wsgi_application(): Django is set up already (tests/conftest.py), and a
+# second setup would point logging at whatever streams pytest is capturing then.
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", WSGIHandler())
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
