@@ -116,6 +116,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    problem = _database_problem()
+    if problem:
+        print(f"guichet: {problem}", file=sys.stderr)
+        return 2
     if not config.acs.ds_urls:  # a pay-on-bill-only deployment needs none: said, not refused
         print(
             "guichet: GUICHET_ACS_DS_URLS not set: every AReq is answered Erro 203 (dsURL); "
@@ -127,8 +131,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_problem() -> str:
+    """Why `guichet serve` must not start on this database ("" when it may): every request would fail."""
+    from django.conf import settings
+
+    from guichet.core.readiness import database_readiness
+
+    state = database_readiness()
+    if not state.reachable:
+        return (
+            f"the database cannot be reached ({state.problem}): check GUICHET_DATABASE_URL "
+            f"({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})"
+        )
+    if state.pending:
+        shown = ", ".join(state.pending[:5]) + (", ..." if len(state.pending) > 5 else "")
+        return f"the database lacks {len(state.pending)} migration(s) ({shown}): run `guichet migrate` first"
+    return ""
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     _setup()
+    problem = _database_problem()
+    if problem:  # as for `serve`: each poll would fail
+        print(f"guichet: {problem}", file=sys.stderr)
+        return 2
     from guichet.delivery.worker import DeliveryThread
 
     thread = DeliveryThread(interval=args.interval)
@@ -232,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for area in AREAS:
         importlib.import_module(f"guichet.{area}.cli").register(sub)
+    importlib.import_module("guichet.backoffice.cli").register(sub)  # no demo data: not in AREAS
 
     manage = sub.add_parser("manage", help="Django management commands (e.g. createsuperuser)")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

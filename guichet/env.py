@@ -147,6 +147,17 @@ class CheckoutConfig:
 
 
 @dataclass(frozen=True)
+class StaffConfig:
+    """Back-office (/admin/) sign-in settings."""
+
+    # GUICHET_STAFF_OTP: "required" (a TOTP code after the password; always so in production) or
+    # "off" (demo and test modes only: their staff sign in with the password alone).
+    otp_required: bool = True
+    signin_ip_limit: int = 20  # GUICHET_STAFF_SIGNIN_IP_LIMIT: sign-in attempts per address...
+    signin_ip_window_s: int = 600  # GUICHET_STAFF_SIGNIN_IP_WINDOW: ...per this many seconds
+
+
+@dataclass(frozen=True)
 class Config:
     mode: str
     data_dir: Path
@@ -172,6 +183,7 @@ class Config:
     checkout: CheckoutConfig = field(default_factory=CheckoutConfig)
     # GUICHET_EGRESS_ALLOW: internal hosts and networks Guichet's outgoing HTTP may reach.
     egress: EgressPolicy = field(default_factory=EgressPolicy)
+    staff: StaffConfig = field(default_factory=StaffConfig)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -513,6 +525,22 @@ def _checkout(env: Environ) -> CheckoutConfig:
     )
 
 
+def _staff(env: Environ, mode: str) -> StaffConfig:
+    otp = _read(env, "GUICHET_STAFF_OTP", "required" if mode == "serve" else "off").strip()
+    if otp not in ("required", "off"):
+        raise ConfigError(f"GUICHET_STAFF_OTP must be 'required' or 'off', got {otp!r}")
+    if otp == "off" and mode == "serve":
+        raise ConfigError(
+            "GUICHET_STAFF_OTP=off is refused in production: staff sign in with a password and a TOTP "
+            "code (`guichet staff create` gives both)"
+        )
+    return StaffConfig(
+        otp_required=otp == "required",
+        signin_ip_limit=_int(env, "GUICHET_STAFF_SIGNIN_IP_LIMIT", 20),
+        signin_ip_window_s=_int(env, "GUICHET_STAFF_SIGNIN_IP_WINDOW", 600),
+    )
+
+
 def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
     env = os.environ if environ is None else environ
     mode = env.get("GUICHET_MODE", "serve")
@@ -604,4 +632,5 @@ def load(environ: os._Environ[str] | dict[str, str] | None = None) -> Config:
         subscribers=_subscribers(env),
         checkout=_checkout(env),
         egress=egress,
+        staff=_staff(env, mode),
     )

@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     # Browsers ask for /favicon.ico whatever the pages link: send them to the SVG the pages name.
     path("favicon.ico", RedirectView.as_view(url=static("guichet/favicon.svg"), permanent=False)),
+    path("readyz", core_views.readyz, name="readyz"),
     path("brand.css", core_views.brand_css, name="brand_css"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("enrollment/", include("guichet.enrollment.urls")),

@@ -15,6 +15,7 @@ from guichet.acs.messages.validation import MAX_AREQ_BYTES
 from guichet.acs.services import acs_areq_answer, acs_av_verify
 from guichet.core import crypto
 from guichet.core.http import client_ip
+from guichet.core.text import json_bad_path
 
 MAX_VERIFY_BYTES = 4096
 
@@ -60,7 +61,11 @@ def verify(request: HttpRequest) -> JsonResponse:
     try:
         if len(raw) > MAX_VERIFY_BYTES:
             raise ValueError("body too large")
-        body = VerifyRequest.model_validate(json.loads(raw))
+        data = json.loads(raw)
+        bad = json_bad_path(data)
+        if bad is not None:  # U+0000, a lone surrogate, a non-character: no field allows one
+            return JsonResponse({"error": "invalid request", "fields": [bad.split(".")[0]]}, status=400)
+        body = VerifyRequest.model_validate(data)
     except (ValueError, ValidationError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         fields = (
             sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})

@@ -5,6 +5,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from guichet.core.readiness import database_readiness
+
 WHITE = "#ffffff"
 DARK = "#1d2630"  # site.css body text
 PAGE = "#f3f5f7"  # site.css page background, a little darker than the panels' white
@@ -12,12 +14,25 @@ READABLE = 4.5  # WCAG AA contrast for normal text
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers and reaches its database. Whether it can serve is /readyz."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except Exception:  # any database failure means "not ready"
         return JsonResponse({"status": "unavailable", "database": "down"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database answers and carries every migration; 503 otherwise (take no traffic)."""
+    state = database_readiness()
+    if not state.reachable:
+        down = {"status": "unavailable", "database": "down", "migrations": "unknown"}
+        return JsonResponse(down, status=503)
+    if state.pending:
+        behind = {"status": "unavailable", "database": "ok", "migrations": "pending"}
+        return JsonResponse(behind | {"pending": list(state.pending)}, status=503)
+    return JsonResponse({"status": "ready", "database": "ok", "migrations": "applied"})
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from guichet.acs.messages import ERROR_DESCRIPTIONS, ARes, Erro
 from guichet.acs.messages.fields import SUPPORTED_VERSIONS, UUID_PATTERN
 from guichet.core import clock, crypto
+from guichet.core.text import json_bad_path
 from guichet.demoshop.catalogue import SHOP_NAME
 from guichet.demoshop.messages import (
     CReq,
@@ -396,6 +397,9 @@ def _check_rreq(raw: bytes) -> tuple[dict[str, Any] | None, DsTransaction | None
         return None, None, _ds_erro("204", str(exc), None), False
     except ValueError:
         return None, None, _ds_erro("101", "message is not a JSON object", None), False
+    bad = json_bad_path(data)
+    if bad is not None:  # no element allows one, and the row below could not hold it (PostgreSQL)
+        return None, None, _ds_erro("203", bad.split(".")[0] or "(unnamed)", None), False
     if data.get("messageType") != "RReq":
         return data, None, _ds_erro("101", "messageType", data), False
     if "messageVersion" not in data:

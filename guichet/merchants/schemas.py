@@ -3,13 +3,15 @@ generated from them."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 # No control characters in what is shown to customers or merchants.
 PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 Status = Literal["pending", "succeeded", "cancelled", "refused", "expired"]
+# Checked by the service (`check_http_url`, the allowed hosts), documented here.
+URL: dict[str, Any] = {"format": "uri"}
 Language = Literal["fr", "en"]  # the languages of Guichet's pages (settings.LANGUAGES)
 
 
@@ -34,15 +36,23 @@ class PaymentCreate(BaseModel):
         min_length=1, max_length=64, pattern=PRINTABLE, description="The merchant's own order reference."
     )
     return_url: str = Field(
-        max_length=2000, description="Where a paid customer returns; its host must be an allowed return host."
+        max_length=2000,
+        json_schema_extra=URL,
+        description="Where a paid customer returns: an absolute http(s) URL without credentials, on one "
+        "of the merchant's allowed return hosts (else `invalid_url`, `return_host_not_allowed`).",
     )
     cancel_url: str = Field(
-        max_length=2000, description="Where the customer returns otherwise; same host rule."
+        max_length=2000,
+        json_schema_extra=URL,
+        description="Where the customer returns otherwise; same rules as return_url.",
     )
     notification_url: str | None = Field(
         default=None,
         max_length=2000,
-        description="Overrides the merchant's notification URL for this payment's events.",
+        json_schema_extra=URL,
+        description="Overrides the merchant's notification URL for this payment's events: an absolute "
+        "http(s) URL without credentials on the merchant's notification host or an allowed return host "
+        "(else `invalid_url`, `notification_host_not_allowed`).",
     )
     language: Language | None = Field(
         default=None,

@@ -651,13 +651,17 @@ def refunds_create(
                 status=409,
             )
         left = payment.amount - payment.amount_refunded
-        wanted = left if amount is None else amount
-        if wanted <= 0 or wanted > left:
+        if left <= 0:  # whatever amount is asked: the state of the payment, not the field, is at fault
             raise MerchantError(
-                "refund_exceeds_payment" if wanted > 0 else "payment_fully_refunded",
+                "payment_fully_refunded", "this payment is already refunded in full.", status=409
+            )
+        wanted = left if amount is None else amount
+        if wanted > left:
+            raise MerchantError(
+                "refund_exceeds_payment",
                 f"at most {left} (minor units) is left to refund.",
-                field="amount" if amount is not None else "",
-                status=422 if wanted > 0 else 409,
+                field="amount",
+                status=422,
             )
         refund = Refund.objects.create(
             public_id=_public_id("rf_"),

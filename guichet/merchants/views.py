@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,6 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
 
 from guichet.core.http import client_ip
+from guichet.core.middleware import DATABASE_DOWN, database_unavailable_json
+from guichet.core.text import json_bad_path
 from guichet.merchants import schemas, services
 from guichet.merchants.models import Merchant
 from guichet.merchants.openapi import openapi_document
@@ -73,6 +76,9 @@ def api(*methods: str) -> Callable[[Callable[..., HttpResponse]], ApiView]:
                 return response
             except MerchantError as exc:
                 return error(exc.status, exc.code, exc.message, exc.field)
+            except DATABASE_DOWN:
+                log.warning("database unavailable on %s %s", request.method, request.path)
+                return database_unavailable_json()
             except Exception:  # still a JSON answer; the transaction was rolled back
                 log.exception("merchant API failure on %s %s", request.method, request.path)
                 return error(500, "internal_error", "the request failed and changed nothing; retry later.")
@@ -108,6 +114,15 @@ def _body(request: HttpRequest, schema: type[M], *, empty_ok: bool = False) -> M
             raise MerchantError("invalid_json", "the body is not valid JSON.", status=400) from None
     if not isinstance(data, dict):
         raise MerchantError("invalid_json", "the body must be a JSON object.", status=400)
+    bad = json_bad_path(data)
+    if bad is not None:  # escaped in the JSON text (\u0000, \ud800): no field allows one
+        raise MerchantError(
+            "invalid_character",
+            f"{bad or 'a key'} holds a character no field allows "
+            "(U+0000, a lone surrogate or a non-character).",
+            field=bad,
+            status=400,
+        )
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
@@ -164,8 +179,11 @@ def payments(request: HttpRequest, merchant: Merchant) -> HttpResponse:
 
 def _list(request: HttpRequest, merchant: Merchant) -> HttpResponse:
     raw_limit = request.GET.get("limit", "50")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 100:
-        raise MerchantError("invalid_value", "limit must be a whole number from 1 to 100.", field="limit")
+    # ASCII digits only: str.isdigit() also takes "³", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= 100:
+        raise MerchantError(
+            "invalid_parameter", "limit must be a whole number from 1 to 100.", field="limit", status=400
+        )
     found = services.payments_list(
         merchant=merchant, reference=request.GET.get("reference"), limit=int(raw_limit)
     )

@@ -335,6 +335,8 @@ def test_an_rreq_sent_again_gets_the_same_rres_and_both_arrivals_are_kept(client
             "204",
             "eci",
         ),
+        (lambda ds: rreq(ds, transStatusReason="0\u0000"), "203", "transStatusReason"),
+        (lambda ds: rreq(ds, interactionCounter="0\ud800"), "203", "interactionCounter"),
     ],
     ids=[
         "not-json",
@@ -353,6 +355,8 @@ def test_an_rreq_sent_again_gets_the_same_rres_and_both_arrivals_are_kept(client
         "other-acs-trans-id",
         "other-version",
         "duplicate-element",
+        "nul-character",
+        "lone-surrogate",
     ],
 )
 def test_a_bad_rreq_gets_an_erro_naming_the_problem_and_is_kept_as_refused(

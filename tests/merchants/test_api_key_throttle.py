@@ -220,6 +220,8 @@ def test_openapi_documents_the_429_on_every_authenticated_operation(client) -> N
     for path, method, operation in operations:
         answer = operation["responses"].get("429")
         assert answer is not None, (path, method)
-        assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+        assert answer["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Error429"
+        }  # Error, code narrowed
         assert answer["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     assert "429" not in document["paths"]["/openapi.json"]["get"]["responses"]

@@ -73,6 +73,8 @@ def _validate(data: Any, duplicates: list[str]) -> CReq:
         raise Refused("101", "messageType")
     if "messageVersion" not in data:
         raise Refused("201", "messageVersion")
+    if "messageVersion" in duplicates:  # which of the two is meant cannot be known: not a 102
+        raise Refused("204", "messageVersion")
     if not isinstance(data["messageVersion"], str):
         raise Refused("203", "messageVersion")
     if data["messageVersion"] not in SUPPORTED_VERSIONS:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from guichet.acs.messages.areq import AReq
 from guichet.acs.messages.erro import ERROR_DESCRIPTIONS, Erro
 from guichet.acs.messages.fields import SUPPORTED_VERSIONS, UUID_PATTERN
+from guichet.core.text import json_bad_path, json_scrubbed, json_text_may_be_bad, text_bad, text_clean
 
 # Real AReqs are a few kilobytes; S1 caps message extensions at 81,920 bytes.
 MAX_AREQ_BYTES = 128 * 1024
@@ -63,7 +64,8 @@ def _reject_constant(name: str) -> Any:
 
 def json_load(raw: bytes, *, not_json: str) -> tuple[Any, list[str]]:
     """A message's JSON and the names of the keys it repeats (the DS's and the browser's messages
-    must not). Raises Refused: 101 with `not_json` as detail, or 203 for elements holding U+0000."""
+    must not). Raises Refused: 101 with `not_json` as detail, or 203 for elements holding U+0000, a lone
+    surrogate or a non-character (guichet.core.text)."""
     duplicates: list[str] = []
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -81,9 +83,9 @@ def json_load(raw: bytes, *, not_json: str) -> tuple[Any, list[str]]:
         data = json.loads(text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise Refused("101", not_json) from exc
-    nul = nul_elements(text, data)
-    if nul:
-        raise Refused("203", _names(nul), data)
+    bad = bad_elements(text, data)
+    if bad:
+        raise Refused("203", _names(bad), json_scrubbed(data))
     return data, duplicates
 
 
@@ -93,22 +95,15 @@ def _load(raw: bytes) -> tuple[Any, list[str]]:
     return json_load(raw, not_json="message is not valid JSON")
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def nul_elements(text: str, data: Any) -> list[str]:
-    """Top-level elements holding U+0000 anywhere: no field allows it, and PostgreSQL's jsonb cannot
-    store it, so the message is refused (203) before anything is written."""
-    if "\\u0000" not in text or not isinstance(data, dict):  # JSON can only carry it escaped
+def bad_elements(text: str, data: Any) -> list[str]:
+    """Top-level elements holding a bad character anywhere (guichet.core.text): no field allows one,
+    PostgreSQL's jsonb cannot store U+0000 nor UTF-8 a lone surrogate, so the message is refused (203)
+    before anything is written, rather than failing at the INSERT as a false "database unavailable"."""
+    if not isinstance(data, dict) or not json_text_may_be_bad(text):
         return []
-    return [k.replace("\x00", "") or "(unnamed)" for k, v in data.items() if _has_nul(k) or _has_nul(v)]
+    return [
+        text_clean(k) or "(unnamed)" for k, v in data.items() if text_bad(k) or json_bad_path(v) is not None
+    ]
 
 
 def _names(names: Iterable[str]) -> str:
@@ -209,6 +204,8 @@ def _validate(data: Any, duplicates: list[str]) -> AReq:
         raise Refused("101", "messageType")
     if "messageVersion" not in data:
         raise Refused("201", "messageVersion")
+    if "messageVersion" in duplicates:  # which of the two is meant cannot be known: not a 102
+        raise Refused("204", "messageVersion")
     version = data["messageVersion"]
     if not isinstance(version, str):
         raise Refused("203", "messageVersion")
