@@ -19,6 +19,7 @@ SERVE_ENV = {
     **KEYS,
     "GUICHET_EMAIL_URL": "smtp://127.0.0.1:2525",
     "GUICHET_SMS_URL": "http://127.0.0.1:9/sms",
+    "GUICHET_EGRESS_ALLOW": "127.0.0.1",  # the gateways above are the machine's own
 }
 
 

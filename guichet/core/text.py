@@ -72,6 +72,7 @@ def json_scrubbed(value: Any) -> Any:
         return [json_scrubbed(v) for v in value]
     return value
 
+
 # Not shown: controls (Cc), formatting (Cf: bidi overrides, zero-width), surrogates, private use,
 # unassigned code points.
 _HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
