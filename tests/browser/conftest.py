@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.browser.accessibility import Gate
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 
 GATE = pytest.StashKey[Gate]()
-
-# Playwright's own browser download cannot be used: the tests drive the system Chromium.
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from guichet.core import clock as guichet_clock
+from tests.support.codes import EMAIL_CODE, SMS_CODE, email_code, sms_code  # noqa: F401 (the tests import them from here)
 from tests.support.servers import FullListener, HttpReceiver, SilentListener, SmsGateway, SmtpServer
 
 
@@ -82,19 +82,3 @@ def delivery_thread(transactional_db: None) -> Iterator[None]:
     thread.start()
     yield
     thread.stop()
-
-
-SMS_CODE = re.compile(r"\b([0-9]{8})\b")
-EMAIL_CODE = re.compile(r":\s*([0-9A-Za-z]{5})\s*$", re.MULTILINE)
-
-
-def sms_code(text: str) -> str:
-    match = SMS_CODE.search(text)
-    assert match, text
-    return match.group(1)
-
-
-def email_code(body: str) -> str:
-    match = EMAIL_CODE.search(body)
-    assert match, body
-    return match.group(1)

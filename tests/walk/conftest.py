@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.walk.person import CHROMIUM, CHROMIUM_ARGS, Person, Problems
+from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.walk.person import Person, Problems
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

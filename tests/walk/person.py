@@ -3,10 +3,8 @@ the browser reports, and reads the dev inbox as that person would."""
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Frame, Page, Response
@@ -14,16 +12,6 @@ from playwright.sync_api import BrowserContext, ConsoleMessage, Frame, Page, Res
 from tests.browser.accessibility import Gate
 from tests.walk.catalogue import Language, languages
 
-# Playwright's own browser download cannot be used: the walk drives the system Chromium.
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 # What a page loads besides itself; a 4xx/5xx on any of them is a broken page.
 SUB_RESOURCES = {"stylesheet", "script", "image", "font", "media", "manifest", "other"}
 # Every frame reports its Content-Security-Policy violations as console errors the walk collects.
@@ -53,8 +41,6 @@ TEXTS = """
   return {lang: document.documentElement.lang, title: document.title, texts, text: body.textContent};
 }
 """
-SMS_CODE = re.compile(r"\b(\d{8})\b")
-EMAIL_CODE = re.compile(r":\s*([0-9A-Za-z]{5})\s*$", re.MULTILINE)
 _LANGUAGES: dict[str, Language] = {}
 
 
@@ -196,15 +182,3 @@ class Person:
 
     def count(self, *, channel: str, recipient: str) -> int:
         return len(self.inbox(channel=channel, recipient=recipient))
-
-
-def sms_code(text: str) -> str:
-    match = SMS_CODE.search(text)
-    assert match, text
-    return match.group(1)
-
-
-def email_code(body: str) -> str:
-    match = EMAIL_CODE.search(body)
-    assert match, body
-    return match.group(1)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Page, expect
 
-from tests.walk.person import Person, email_code, sms_code
+from tests.support.codes import email_code, sms_code
+from tests.walk.person import Person
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,18 @@ def challenge_attempt(person: Person, words: Words, holder: Cardholder, epin: st
     challenge.get_by_role("button", name=words.validate, exact=True).click()
 
 
+def wrong_epin_until_refused(person: Person, words: Words, holder: Cardholder, pan: str, epin: str) -> None:
+    """A wrong ePin at each of the 3 attempts: the bank's error twice, then the shop's refusal."""
+    card_payment(person, words, pan)
+    challenge = person.page.frame_locator("#challenge")
+    for attempt in range(3):
+        challenge_attempt(person, words, holder, epin)
+        if attempt < 2:
+            expect(challenge.get_by_role("alert")).to_contain_text(words.wrong)
+            person.check(words.lang)
+    expect_order(person, words, words.refused, "N")
+
+
 def expect_order(person: Person, words: Words, title: str, trans_status: str) -> None:
     page = person.page
     expect(page.locator("#outcome h1")).to_have_text(title, timeout=30_000)
@@ -293,14 +306,7 @@ def test_fr_card_payment_of_299_eur_succeeds_with_the_new_epin(person: Person):
 
 
 def test_fr_card_payment_with_a_wrong_epin_is_refused_once_the_attempts_are_used(person: Person):
-    card_payment(person, FR, MARIE.cards[1])
-    challenge = person.page.frame_locator("#challenge")
-    for _ in range(3):
-        challenge_attempt(person, FR, MARIE, "6789")  # the demo's ePin, changed above
-        if _ < 2:
-            expect(challenge.get_by_role("alert")).to_contain_text(FR.wrong)
-            person.check("fr")
-    expect_order(person, FR, FR.refused, "N")
+    wrong_epin_until_refused(person, FR, MARIE, MARIE.cards[1], "6789")  # the demo's ePin, changed above
 
 
 def test_fr_card_payment_cancelled_in_the_challenge(person: Person):
@@ -344,14 +350,7 @@ def test_en_card_payment_succeeds(person: Person):
 
 
 def test_en_card_payment_with_a_wrong_epin_is_refused(person: Person):
-    card_payment(person, EN, PAUL.cards[0])
-    challenge = person.page.frame_locator("#challenge")
-    for attempt in range(3):
-        challenge_attempt(person, EN, PAUL, "1357")  # Paul's first ePin, changed since
-        if attempt < 2:
-            expect(challenge.get_by_role("alert")).to_contain_text(EN.wrong)
-            person.check("en")
-    expect_order(person, EN, EN.refused, "N")
+    wrong_epin_until_refused(person, EN, PAUL, PAUL.cards[0], "1357")  # Paul's first ePin, changed since
 
 
 def test_en_card_payment_cancelled_in_the_challenge(person: Person):
