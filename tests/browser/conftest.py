@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.accessibility import Gate
+from tests.challenge.support import DirectoryServer, ds_list
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 
 GATE = pytest.StashKey[Gate]()
@@ -103,3 +104,14 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def ds(settings: Any) -> Iterator[DirectoryServer]:
+    """A real Directory Server for the challenge tests, listed in GUICHET_ACS_DS_URLS so that the ACS
+    answers AReqs naming it."""
+    server = DirectoryServer()
+    server.start()
+    ds_list(settings, server.url)
+    yield server
+    server.stop()

@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.acs.support import areq_220, enrolled_holder
-from tests.challenge.support import DirectoryServer, ds_list
+from tests.challenge.support import DirectoryServer
 from tests.support.factories import make_pan
 from tests.support.fixtures import sms_code
 
@@ -157,15 +157,6 @@ class Merchant:
 @pytest.fixture
 def merchant() -> Iterator[Merchant]:
     server = Merchant()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ds(settings: Any) -> Iterator[DirectoryServer]:
-    server = DirectoryServer()
-    server.start()
-    ds_list(settings, server.url)  # GUICHET_ACS_DS_URLS: the ACS answers AReqs naming it
     yield server
     server.stop()
 

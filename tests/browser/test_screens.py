@@ -41,7 +41,7 @@ from tests.browser import test_checkout as checkout_walk
 from tests.browser import test_demo_shop as shop_walk
 from tests.browser import test_enrollment_portal as portal_walk
 from tests.browser import test_subscribers as subscriber_walk
-from tests.challenge.support import DirectoryServer, ds_list
+from tests.challenge.support import DirectoryServer
 from tests.checkout.merchant import MerchantSite
 from tests.checkout.support import Shop, checkout_settings, multi_bal, open_shop, subscribers_settings
 from tests.subscribers.factories import make_contract
@@ -497,15 +497,6 @@ class Requestor:
 @pytest.fixture
 def requestor() -> Iterator[Requestor]:
     server = Requestor()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def ds(settings: Any) -> Iterator[DirectoryServer]:
-    server = DirectoryServer()
-    server.start()
-    ds_list(settings, server.url)  # GUICHET_ACS_DS_URLS: the ACS answers AReqs naming it
     yield server
     server.stop()
 

@@ -283,6 +283,21 @@ def expect_on_account(person: Person, words: Words) -> None:
     person.check(words.lang)
 
 
+def cancel_in_the_challenge(person: Person, words: Words, pan: str) -> None:
+    """ "Annuler votre paiement" in the bank's page: the shop says the payment is cancelled."""
+    card_payment(person, words, pan)
+    person.page.frame_locator("#challenge").get_by_role("button", name=words.cancel_payment).click()
+    expect_order(person, words, words.cancelled, "N")
+
+
+def multi_bal_pays_on_the_bill(person: Person, words: Words, login: str) -> None:
+    """A multi-BAL mailbox (the demo's password) buys the basket: billed, emailed, back at the shop."""
+    internet_plus(person, words)
+    before = sign_in(person, login, "Lagon-2026")
+    expect_paid_on_bill(person, words, login, mails_before=before)
+    expect_on_account(person, words)
+
+
 # --- in French, the default ------------------------------------------------------------------
 
 
@@ -310,16 +325,11 @@ def test_fr_card_payment_with_a_wrong_epin_is_refused_once_the_attempts_are_used
 
 
 def test_fr_card_payment_cancelled_in_the_challenge(person: Person):
-    card_payment(person, FR, PAUL.cards[0])
-    person.page.frame_locator("#challenge").get_by_role("button", name=FR.cancel_payment).click()
-    expect_order(person, FR, FR.cancelled, "N")
+    cancel_in_the_challenge(person, FR, PAUL.cards[0])
 
 
 def test_fr_internet_plus_for_a_multi_bal_subscriber(person: Person):
-    internet_plus(person, FR)
-    before = sign_in(person, "marie.kafeat@lagon.example", "Lagon-2026")
-    expect_paid_on_bill(person, FR, "marie.kafeat@lagon.example", mails_before=before)
-    expect_on_account(person, FR)
+    multi_bal_pays_on_the_bill(person, FR, "marie.kafeat@lagon.example")
 
 
 def test_fr_internet_plus_for_a_mono_bal_subscriber_who_personalises_first(person: Person):
@@ -354,16 +364,11 @@ def test_en_card_payment_with_a_wrong_epin_is_refused(person: Person):
 
 
 def test_en_card_payment_cancelled_in_the_challenge(person: Person):
-    card_payment(person, EN, MARIE.cards[0])
-    person.page.frame_locator("#challenge").get_by_role("button", name=EN.cancel_payment).click()
-    expect_order(person, EN, EN.cancelled, "N")
+    cancel_in_the_challenge(person, EN, MARIE.cards[0])
 
 
 def test_en_internet_plus_for_a_multi_bal_subscriber(person: Person):
-    internet_plus(person, EN)
-    before = sign_in(person, "paul.kafeat@lagon.example", "Lagon-2026")
-    expect_paid_on_bill(person, EN, "paul.kafeat@lagon.example", mails_before=before)
-    expect_on_account(person, EN)
+    multi_bal_pays_on_the_bill(person, EN, "paul.kafeat@lagon.example")
 
 
 # --- what the server said ----------------------------------------------------------------------
