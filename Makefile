@@ -17,10 +17,10 @@ fmt:
 
 # Refresh the catalogues after changing strings, then translate the new French entries. Strings of an
 # area with its own `locale/` directory (acs, merchants, subscribers, checkout, demoshop) go to that
-# area's catalogue; the rest to guichet/locale.
+# area's catalogue; the rest to guichet/core/locale.
 messages:
-	cd guichet && ../$(PY) -m django makemessages -l fr -l en --settings=guichet.settings --no-obsolete
-	cd guichet && ../$(PY) -m django compilemessages --settings=guichet.settings
+	cd guichet && ../$(PY) -m django makemessages -l fr -l en --settings=guichet.config.settings --no-obsolete
+	cd guichet && ../$(PY) -m django compilemessages --settings=guichet.config.settings
 
 bench:
 	$(PY) bench/code_verification.py

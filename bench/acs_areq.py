@@ -57,7 +57,7 @@ from bench._support import (
 from tests.support.servers import SmsGateway, SmtpServer
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/guichet_bench_acs"
-VECTOR = Path(__file__).resolve().parent.parent / "tests" / "acs" / "vectors" / "visa-220-107-areq.json"
+VECTOR = Path(__file__).resolve().parents[1] / "tests/issuer/acs/vectors/visa-220-107-areq.json"
 CARDS = 1000
 WARMUP_S = 2.0
 BODIES = 4096  # distinct AReqs, cycled

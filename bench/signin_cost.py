@@ -57,7 +57,7 @@ from bench._support import (
 )
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/guichet_bench_signin"
-DEFAULT_COST = "t=2,m=19456,p=1"  # SubscribersConfig's default (guichet/env.py)
+DEFAULT_COST = "t=2,m=19456,p=1"  # SubscribersConfig's default (guichet/config/env.py)
 WRONG_TRIES = 4  # a fifth consecutive failure would block the mailbox
 PASSWORD = "Bench-pass-2026"  # noqa: S105 (the throwaway password of the bench subscribers)
 

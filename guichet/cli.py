@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import signal
 import sys
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
-# Product areas that add sub-commands (`<area>/cli.py`) and demo data (`<area>/demo.py`).
-AREAS = ("acs", "merchants", "subscribers", "checkout", "demoshop")
-
-
-R = TypeVar("R", bound="_Report")
-
-
-def _setup(mode: str | None = None) -> None:
-    if mode:
-        os.environ["GUICHET_MODE"] = mode
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guichet.settings")
-    import django
-
-    django.setup()
+from guichet.backoffice import cli as backoffice_cli
+from guichet.config.bootstrap import django_setup
+from guichet.issuer.acs import cli as acs_cli
+from guichet.issuer.cards import cli as cards_cli
+from guichet.payonbill.merchants import cli as merchants_cli
+from guichet.payonbill.subscribers import cli as subscribers_cli
 
 
 def _migrate(verbosity: int = 0) -> None:
@@ -37,7 +26,7 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
     from django.conf import settings
     from gunicorn.app.base import BaseApplication
 
-    from guichet.core.serving import worker_ready
+    from guichet.server.worker import worker_ready
 
     inprocess = settings.GUICHET.delivery == "inprocess"
 
@@ -49,7 +38,7 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             # Uvicorn workers: the DS's AReq on the event loop, the rest in `threads` Django threads.
-            self.cfg.set("worker_class", "guichet.core.serving.Worker")
+            self.cfg.set("worker_class", "guichet.server.worker.Worker")
             self.cfg.set("post_worker_init", post_worker_init)
             self.cfg.set("keepalive", 5)  # a DS posts AReqs back to back on one connection
             self.cfg.set("graceful_timeout", 20)
@@ -59,7 +48,7 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
                 self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
-            from guichet.asgi import Application
+            from guichet.server.app import Application
 
             return Application(threads=threads)
 
@@ -69,17 +58,15 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     # Absolute URLs (acsURL, checkout_url, the demo shop's calls) must name the port actually served.
     os.environ.setdefault("GUICHET_PUBLIC_URL", f"http://{args.host}:{args.port}")
-    _setup("demo")
+    django_setup("demo")
     from django.conf import settings
 
-    from guichet.demo.data import DEMO_CARDS, demo_admin_password, demo_seed
+    from guichet.demo.data import DEMO_CARDS, demo_admin_password
+    from guichet.demo.seed import demo_seed
 
     _migrate()
-    demo_seed()
     base = f"http://{args.host}:{args.port}"
-    extra: list[str] = []
-    for area in AREAS:
-        extra += importlib.import_module(f"guichet.{area}.demo").demo_seed(base)
+    extra = demo_seed(base)
     password = demo_admin_password()
     holders = sorted({c.email for c in DEMO_CARDS})
     print(
@@ -100,7 +87,7 @@ Guichet demo ({settings.GUICHET.branding.issuer_name}), data in {settings.GUICHE
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _setup()
+    django_setup()
     from django.conf import settings
 
     config = settings.GUICHET
@@ -150,7 +137,7 @@ def _database_problem() -> str:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    _setup()
+    django_setup()
     problem = _database_problem()
     if problem:  # as for `serve`: each poll would fail
         print(f"guichet: {problem}", file=sys.stderr)
@@ -170,52 +157,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    _setup()
+    django_setup()
     _migrate(verbosity=1)
     return 0
 
 
-class _Report(Protocol):
-    errors: list[tuple[int, str]]
-
-    @property
-    def ok(self) -> bool: ...
-
-
-def import_file(file: str, importer: Callable[[bytes, str], R], summary: Callable[[R], str]) -> int:
-    """Run an all-or-nothing CSV import: every error as `FILE:LINE: reason`, or the summary line."""
-    path = Path(file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        print(f"guichet: cannot read {path}: {exc.strerror}", file=sys.stderr)
-        return 1
-    report = importer(data, path.name)
-    if not report.ok:
-        for line, reason in report.errors:
-            print(f"{path.name}:{line}: {reason}", file=sys.stderr)
-        print(f"guichet: {len(report.errors)} error(s); nothing was imported", file=sys.stderr)
-        return 1
-    print(summary(report))
-    return 0
-
-
-def cmd_cards_import(args: argparse.Namespace) -> int:
-    _setup()
-    from guichet.cards.services import ImportReport, cards_import
-
-    def summary(report: ImportReport) -> str:
-        return (
-            f"cardholders: {report.cardholders_created} created, {report.cardholders_updated} updated; "
-            f"cards: {report.cards_created} created, {report.cards_updated} updated, "
-            f"{report.cards_unchanged} unchanged"
-        )
-
-    return import_file(args.file, lambda data, source: cards_import(data=data, source=source), summary)
-
-
 def cmd_manage(args: argparse.Namespace) -> int:
-    _setup()
+    django_setup()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["guichet manage", *args.rest])
@@ -250,15 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    cards = sub.add_parser("cards", help="issuer card files")
-    cards_sub = cards.add_subparsers(dest="cards_command", required=True)
-    imp = cards_sub.add_parser("import", help="import a card CSV (all or nothing)")
-    imp.add_argument("file")
-    imp.set_defaults(func=cmd_cards_import)
-
-    for area in AREAS:
-        importlib.import_module(f"guichet.{area}.cli").register(sub)
-    importlib.import_module("guichet.backoffice.cli").register(sub)  # no demo data: not in AREAS
+    # Each area's sub-commands (its cli.py imports Django only inside the commands).
+    cards_cli.register(sub)
+    acs_cli.register(sub)
+    merchants_cli.register(sub)
+    subscribers_cli.register(sub)
+    backoffice_cli.register(sub)
 
     manage = sub.add_parser("manage", help="Django management commands (e.g. createsuperuser)")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
@@ -268,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from guichet.env import ConfigError
+    from guichet.config.env import ConfigError
 
     try:
         return int(args.func(args))

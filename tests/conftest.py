@@ -6,13 +6,13 @@ import os
 import tempfile
 
 os.environ["GUICHET_MODE"] = "test"
-os.environ["DJANGO_SETTINGS_MODULE"] = "guichet.settings"
+os.environ["DJANGO_SETTINGS_MODULE"] = "guichet.config.settings"
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls there are safe.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 os.environ.setdefault("GUICHET_DATA_DIR", tempfile.mkdtemp(prefix="guichet-test-"))
 for name in ("GUICHET_EMAIL_URL", "GUICHET_SMS_URL", "GUICHET_REDIS_URL", "GUICHET_DATABASE_URL"):
     os.environ.pop(name, None)
-# The DS the tests' AReqs name (tests.acs.support); a test's local DS adds its own URL (the `ds`
+# The DS the tests' AReqs name (tests.issuer.acs.support); a test's local DS adds its own URL (the `ds`
 # fixture). Test mode's egress policy allows loopback, as demo mode's does: the tests' peers listen on
 # 127.0.0.1, and a test that needs loopback refused builds its own policy.
 os.environ["GUICHET_ACS_DS_URLS"] = "https://ds.example.test/"

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from guichet.audit.models import AuditEvent
-from guichet.cards.models import Card, Cardholder
-from guichet.cards.services import card_find, card_pan
 from guichet.cli import main
+from guichet.issuer.cards.models import Card, Cardholder
+from guichet.issuer.cards.services import card_find, card_pan
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 KEYS = {
     "GUICHET_SECRET_KEY": "k" * 50,
     "GUICHET_HMAC_KEY": "12" * 32,

@@ -12,9 +12,9 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 
-from guichet.cards.models import Cardholder
 from guichet.codes.models import OneTimeCode
 from guichet.delivery.worker import deliver_due
+from guichet.issuer.cards.models import Cardholder
 from tests.support.factories import make_cardholder, make_pan
 from tests.support.fixtures import email_code, sms_code
 

@@ -13,11 +13,10 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
 
 
 def _git_files(*paths: str) -> set[str]:
@@ -62,11 +61,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
 def test_the_source_tree_has_package_data_to_check():
     files = _package_files()
     assert {f for f in files if f.endswith(".mo")} >= {
-        "guichet/locale/fr/LC_MESSAGES/django.mo",
-        "guichet/acs/challenge/locale/fr/LC_MESSAGES/django.mo",
-        "guichet/checkout/locale/fr/LC_MESSAGES/django.mo",
+        "guichet/core/locale/fr/LC_MESSAGES/django.mo",
+        "guichet/issuer/acs/challenge/locale/fr/LC_MESSAGES/django.mo",
+        "guichet/payonbill/checkout/locale/fr/LC_MESSAGES/django.mo",
     }
-    assert "guichet/acs/challenge/static/acs_challenge/challenge.js" in files
+    assert "guichet/issuer/acs/challenge/static/acs_challenge/challenge.js" in files
 
 
 @pytest.mark.parametrize("kind", ["wheel", "sdist"])

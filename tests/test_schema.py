@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from guichet.acs.models import AcsMessage, AcsTransaction
 from guichet.audit.models import AuditEvent
+from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,9 @@ def _password(args: argparse.Namespace) -> str:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from guichet.cli import _setup
+    from guichet.config.bootstrap import django_setup
 
-    _setup()
+    django_setup()
     from guichet.backoffice.services import staff_create
 
     try:
@@ -44,9 +44,9 @@ def cmd_create(args: argparse.Namespace) -> int:
 
 
 def cmd_otp(args: argparse.Namespace) -> int:
-    from guichet.cli import _setup
+    from guichet.config.bootstrap import django_setup
 
-    _setup()
+    django_setup()
     from django.contrib.auth import get_user_model
 
     from guichet.backoffice.services import staff_totp_issue

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django_otp.oath import TOTP
 
+from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.backoffice.models import StaffTotp
@@ -31,7 +32,7 @@ from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import Blocked, credential_check, throttle_blocked_until
 from guichet.core import clock, crypto
 
-SIGNIN_EVENT = "backoffice:staff:signin"
+SIGNIN_EVENT = Event.BACKOFFICE_STAFF_SIGNIN
 TOTP_STEP_S = 30
 TOTP_DIGITS = 6
 TOTP_DRIFT = (-1, 0, 1)  # a code is accepted during its 30 s and the ones either side (clock drift)
@@ -157,7 +158,7 @@ def staff_totp_issue(*, user: AbstractBaseUser) -> str:
             seed_encrypted=crypto.encrypt(_seed_label(None, user.pk), seed.hex()),
             created_at=clock.now(),
         )
-        audit_record(event="backoffice:staff:totp_issued", subject=_throttle_key(user.get_username()))
+        audit_record(event=Event.BACKOFFICE_STAFF_TOTP_ISSUED, subject=_throttle_key(user.get_username()))
     return _otpauth_uri(user.get_username(), seed)
 
 
@@ -177,6 +178,6 @@ def staff_create(*, username: str, email: str = "", password: str = "") -> Staff
         user = model.objects.create_user(
             username=username, email=email, password=password, is_staff=True, is_superuser=True
         )
-        audit_record(event="backoffice:staff:created", subject=_throttle_key(username))
+        audit_record(event=Event.BACKOFFICE_STAFF_CREATED, subject=_throttle_key(username))
         uri = staff_totp_issue(user=user)
     return StaffCreated(username=username, password=password, otpauth_uri=uri)

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.codes import policy
@@ -85,7 +86,7 @@ def _record_failure(row: CredentialThrottle, *, ip: str, alert: Alert | None) ->
         row.failures = 0
         row.blocked_until = now + policy.block_duration(row.block_count)
         audit_record(
-            event="credential:holder:blocked",
+            event=Event.CREDENTIAL_HOLDER_BLOCKED,
             subject=row.key,
             ip=ip,
             outcome=AuditEvent.Outcome.REFUSED,
@@ -106,7 +107,7 @@ def _record_success(row: CredentialThrottle) -> None:
 
 
 def credential_check(
-    *, key: str, check: Callable[[], bool], event: str, ip: str, alert: Alert | None = None
+    *, key: str, check: Callable[[], bool], event: Event, ip: str, alert: Alert | None = None
 ) -> bool:
     """Run `check` under the shared throttle. Raises Blocked; records the outcome and audits it.
 
@@ -177,7 +178,7 @@ def codes_issue(*, purpose: str, subject: str, specs: Sequence[CodeSpec], ip: st
             expires_at=now + policy.CODE_VALIDITY,
         )
     audit_record(
-        event=f"{purpose}:code:sent",
+        event=Event(f"{purpose}:code:sent"),
         subject=subject,
         ip=ip,
         outcome=AuditEvent.Outcome.SUCCESS,
@@ -206,7 +207,7 @@ def codes_verify(
             ok = crypto.equals(given, expected) and ok
         return ok
 
-    ok = credential_check(key=subject, check=check, event=f"{purpose}:code:verify", ip=ip, alert=alert)
+    ok = credential_check(key=subject, check=check, event=Event(f"{purpose}:code:verify"), ip=ip, alert=alert)
     if ok:
         OneTimeCode.objects.filter(pk__in=[active[c].pk for c in entries]).update(consumed_at=now)
     return ok

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.browser.accessibility import Gate
-from tests.challenge.support import DirectoryServer, ds_list
+from tests.issuer.acs.challenge.support import DirectoryServer, ds_list
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 
 GATE = pytest.StashKey[Gate]()

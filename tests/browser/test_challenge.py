@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from tests.acs.support import areq_220, enrolled_holder
-from tests.challenge.support import DirectoryServer
+from tests.issuer.acs.challenge.support import DirectoryServer
+from tests.issuer.acs.support import areq_220, enrolled_holder
 from tests.support.factories import make_pan
 from tests.support.fixtures import sms_code
 

@@ -18,10 +18,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from guichet.core import clock as guichet_clock
-from guichet.subscribers.models import BillCharge, Contract
-from guichet.subscribers.services import subscribers_bill_add
-from tests.checkout.merchant import MerchantSite
-from tests.checkout.support import (
+from guichet.payonbill.subscribers.models import BillCharge, Contract
+from guichet.payonbill.subscribers.services import subscribers_bill_add
+from tests.payonbill.checkout.merchant import MerchantSite
+from tests.payonbill.checkout.support import (
     PASSWORD,
     Shop,
     charges,

@@ -16,12 +16,12 @@ import pytest
 from django.urls import Resolver404, resolve
 from playwright.sync_api import Page, expect
 
-from guichet.cards.services import epin_set
-from guichet.demoshop.models import DsResult, Order
+from guichet.demo.shop.models import DsResult, Order
+from guichet.issuer.cards.services import epin_set
 from tests.support.factories import make_cardholder, make_pan
 from tests.support.fixtures import sms_code
 
-pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.demoshop.urls")]
+pytestmark = [pytest.mark.browser, pytest.mark.urls("tests.demo.shop.urls")]
 
 PHONE = "+687751123"
 EPIN = "6789"
@@ -31,7 +31,7 @@ def missing(*paths: str) -> str:
     """Why the walk cannot run yet: the first of Guichet's endpoints it needs that is not there."""
     for path in paths:
         try:
-            resolve(path, urlconf="guichet.urls")
+            resolve(path, urlconf="guichet.server.urls")
         except Resolver404:
             return f"{path} is not served yet (the part of Guichet behind it is still missing)"
     return ""

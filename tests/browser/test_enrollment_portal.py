@@ -14,9 +14,9 @@ import pytest
 from django.db import transaction
 from playwright.sync_api import Page, expect
 
-from guichet.cards.models import Cardholder
-from guichet.cards.services import epin_set, epin_verify
 from guichet.delivery.models import OutboxMessage
+from guichet.issuer.cards.models import Cardholder
+from guichet.issuer.cards.services import epin_set, epin_verify
 from tests.support.factories import make_cardholder, make_pan
 from tests.support.fixtures import email_code, sms_code
 

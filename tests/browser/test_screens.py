@@ -33,18 +33,24 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from playwright.sync_api import Frame, Locator, Page, expect
 
-from guichet.cards.services import epin_set
 from guichet.core import clock as guichet_clock
-from guichet.subscribers.services import subscribers_bill_add, subscribers_bill_refund
-from tests.acs.support import areq_220, enrolled_holder
+from guichet.issuer.cards.services import epin_set
+from guichet.payonbill.subscribers.services import subscribers_bill_add, subscribers_bill_refund
 from tests.browser import test_checkout as checkout_walk
 from tests.browser import test_demo_shop as shop_walk
 from tests.browser import test_enrollment_portal as portal_walk
 from tests.browser import test_subscribers as subscriber_walk
-from tests.challenge.support import DirectoryServer
-from tests.checkout.merchant import MerchantSite
-from tests.checkout.support import Shop, checkout_settings, multi_bal, open_shop, subscribers_settings
-from tests.subscribers.factories import make_contract
+from tests.issuer.acs.challenge.support import DirectoryServer
+from tests.issuer.acs.support import areq_220, enrolled_holder
+from tests.payonbill.checkout.merchant import MerchantSite
+from tests.payonbill.checkout.support import (
+    Shop,
+    checkout_settings,
+    multi_bal,
+    open_shop,
+    subscribers_settings,
+)
+from tests.payonbill.subscribers.factories import make_contract
 from tests.support.factories import make_cardholder, make_pan
 from tests.support.fixtures import sms_code
 
@@ -370,7 +376,7 @@ def test_checkout_pages_fit_phones(
 # --- the demo shop -----------------------------------------------------------------------------------
 
 
-@pytest.mark.urls("tests.demoshop.urls")
+@pytest.mark.urls("tests.demo.shop.urls")
 def test_demo_shop_fits_phones(
     browser: Any, live_server: Any, settings: Any, tmp_path: Path, outbound: Any, delivery_thread: None
 ) -> None:

@@ -13,9 +13,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from guichet.core import clock as domain_clock
-from guichet.subscribers.models import Contract, Mailbox
-from guichet.subscribers.services import subscribers_bill_add
-from tests.subscribers.factories import make_contract
+from guichet.payonbill.subscribers.models import Contract, Mailbox
+from guichet.payonbill.subscribers.services import subscribers_bill_add
+from tests.payonbill.subscribers.factories import make_contract
 
 pytestmark = pytest.mark.browser
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import itertools
 
-from guichet.cards.models import Cardholder
-from guichet.cards.services import card_find, cards_import
 from guichet.demo.data import with_luhn
+from guichet.issuer.cards.models import Cardholder
+from guichet.issuer.cards.services import card_find, cards_import
 
 _seq = itertools.count(1)
 

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DevInboxConfig(AppConfig):
+    name = "guichet.demo.inbox"
+    label = "devinbox"

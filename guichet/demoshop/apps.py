@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class DemoshopConfig(AppConfig):
-    name = "guichet.demoshop"
-    label = "demoshop"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -1,6 +1,0 @@
-from django.apps import AppConfig
-
-
-class DevInboxConfig(AppConfig):
-    name = "guichet.devinbox"
-    label = "devinbox"

@@ -1,0 +1,348 @@
+"""How the ACS decides the transStatus of an AReq: a chain of small rules.
+
+A rule looks at the AReq and the card's context and returns a `Decision`, or None to pass to the next
+rule. The chain is: the fixed gates (channel, card found, card blocked, ePin blocked, no ePin), then the
+issuer's rules from GUICHET_ACS_RULES in the order given, then the default: challenge every payment.
+
+GUICHET_ACS_RULES names built-in rules with their arguments, or an issuer's own class by dotted path
+(instantiated with the arguments as strings), e.g.
+``low_value(3000, 978), challenge_indicator, mybank.acs_rules.BlockNightPayments(23, 6)``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.utils import translation
+from django.utils.translation import gettext
+
+from guichet.issuer.acs.authvalue import Method
+from guichet.issuer.acs.messages import AReq
+from guichet.issuer.acs.models import AcsTransaction
+from guichet.issuer.cards.models import Card, Cardholder
+
+# transStatus an ARes may carry per version (notes §2.2); C and D start a challenge, D is not offered.
+FINAL_STATUSES = {"2.1.0": frozenset("YNUAR"), "2.2.0": frozenset("YNUARI")}
+REASON_REQUIRED = frozenset("NUR")
+# transStatusReason per version (notes §2.3): 2.1.0 01-21, 2.2.0 01-26, both 80-99 for DS use.
+REASONS = {
+    "2.1.0": frozenset(f"{n:02d}" for n in [*range(1, 22), *range(80, 100)]),
+    "2.2.0": frozenset(f"{n:02d}" for n in [*range(1, 27), *range(80, 100)]),
+}
+CARDHOLDER_INFO_MAX = 128
+
+
+@dataclass(frozen=True)
+class Decision:
+    trans_status: str  # Y N U A R I, or C to challenge
+    reason: str = ""  # transStatusReason, required for N U R
+    challenge_mandated: bool = False  # acsChallengeMandated, for C
+    cardholder_info: str = ""  # cardholderInfo (at most 128 characters)
+    method: str = Method.FRICTIONLESS  # how the cardholder was authenticated, for the authentication value
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    areq: AReq
+    card: Card | None
+    cardholder: Cardholder | None
+    epin_blocked_until: dt.datetime | None
+    now: dt.datetime
+    scheme: str
+    public_url: str
+    no_epin_policy: str  # "refuse" or "sms_only"
+
+    @property
+    def amount(self) -> int | None:
+        """purchaseAmount in minor units, when the AReq has one."""
+        return int(self.areq.purchaseAmount) if self.areq.purchaseAmount else None
+
+
+class Rule(Protocol):
+    name: str
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        """A decision for this AReq, or None to let the next rule decide."""
+
+
+# --- the fixed gates ----------------------------------------------------------------------------
+
+
+class ChannelSupported:
+    """Only the browser channel is challenged here: app (01) and 3RI (03) get U (notes §1.5, §2.3)."""
+
+    name = "channel"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        channel, category = context.areq.deviceChannel, context.areq.messageCategory
+        if channel == "01":
+            return Decision("U", "03")  # unsupported device
+        if channel == "03":
+            return Decision("U", "21")  # 3RI transaction not supported
+        if channel != "02":
+            return Decision("U", "03")
+        if category not in ("01", "02"):
+            return Decision("U", "07")  # DS-specific category (80-99): invalid transaction here
+        return None
+
+
+class CardFound:
+    """The PAN must be one of the issuer's imported cards, inside the configured card ranges."""
+
+    name = "card_not_found"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        return Decision("U", "08") if context.card is None else None  # no card record
+
+
+class CardActive:
+    name = "card_blocked"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        if context.card is not None and context.card.status != Card.Status.ACTIVE:
+            return Decision("N", "12")  # transaction not permitted to cardholder
+        return None
+
+
+class EpinNotBlocked:
+    """Five consecutive failed ePins block the cardholder (the core's throttle): no challenge meanwhile."""
+
+    name = "epin_blocked"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        if context.epin_blocked_until is not None:
+            return Decision("N", "19")  # exceeds ACS maximum challenges
+        return None
+
+
+def enrollment_info(*, public_url: str, language: str) -> str:
+    """The cardholderInfo text for a cardholder without an ePin: the seed's pointer to the portal."""
+    url = f"{public_url}/enrollment/"
+    with translation.override(language):
+        text = gettext("No static password? Please enrol first on the enrollment portal: %(url)s") % {
+            "url": url
+        }
+        if len(text) > CARDHOLDER_INFO_MAX:
+            text = gettext("No static password? Please enrol first on the enrollment portal.")
+    return text[:CARDHOLDER_INFO_MAX]
+
+
+def language_of(browser_language: str | None) -> str:
+    """French unless the browser asks for English (the issuer's pages are French by default)."""
+    return "en" if (browser_language or "").lower().startswith("en") else "fr"
+
+
+class EpinEnrolled:
+    """A cardholder without an ePin: refused with the portal's address, or challenged by SMS alone."""
+
+    name = "no_epin"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        holder = context.cardholder
+        if holder is None or holder.has_epin or context.no_epin_policy == "sms_only":
+            return None
+        info = enrollment_info(
+            public_url=context.public_url, language=language_of(context.areq.browserLanguage)
+        )
+        return Decision("N", "13", cardholder_info=info)  # cardholder not enrolled in service
+
+
+GATES: tuple[Rule, ...] = (ChannelSupported(), CardFound(), CardActive(), EpinNotBlocked(), EpinEnrolled())
+
+
+# --- the default --------------------------------------------------------------------------------
+
+
+class ChallengeEveryTransaction:
+    """The seed's policy: every payment (and non-payment) is challenged with the ePin and the SMS code.
+
+    The one exception is the protocol's: a requestor asking for data only (challenge indicator 06,
+    2.2.0) must not get C, so it gets I (informational).
+    """
+
+    name = "challenge"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        if context.areq.messageVersion != "2.1.0" and context.areq.threeDSRequestorChallengeInd == "06":
+            return Decision("I")
+        return Decision("C", challenge_mandated=context.areq.messageCategory == "01")
+
+
+DEFAULT_RULE: Rule = ChallengeEveryTransaction()
+
+
+# --- built-in issuer rules (GUICHET_ACS_RULES) ---------------------------------------------------
+
+
+def _amount_arg(rule: str, value: str) -> int:
+    if not value.isdigit():
+        raise ValueError(f"{rule}: {value!r} is not an amount in minor units")
+    return int(value)
+
+
+def _currency_arg(rule: str, value: str) -> str:
+    if not (len(value) == 3 and value.isdigit()):
+        raise ValueError(f"{rule}: {value!r} is not an ISO 4217 numeric currency code (e.g. 978)")
+    return value
+
+
+class FrictionlessBelow:
+    """`frictionless_below(AMOUNT, CURRENCY)`: payments under AMOUNT (minor units) authenticated without
+    challenge (Y)."""
+
+    name = "frictionless_below"
+
+    def __init__(self, amount: str, currency: str) -> None:
+        self.limit = _amount_arg(self.name, amount)
+        self.currency = _currency_arg(self.name, currency)
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        amount = context.amount
+        if context.areq.messageCategory != "01" or context.areq.purchaseCurrency != self.currency:
+            return None
+        if amount is not None and amount < self.limit:
+            return Decision("Y")
+        return None
+
+
+class LowValueExemption:
+    """`low_value(AMOUNT=3000, CURRENCY=978, COUNT=5, TOTAL=10000)`: PSD2 RTS art. 16 low-value exemption.
+
+    A payment of at most AMOUNT is authenticated without challenge (Y) while, since the card's last
+    challenge, fewer than COUNT payments were exempted and their total with this one stays within TOTAL.
+    """
+
+    name = "low_value"
+
+    def __init__(
+        self, amount: str = "3000", currency: str = "978", count: str = "5", total: str = "10000"
+    ) -> None:
+        self.limit = _amount_arg(self.name, amount)
+        self.currency = _currency_arg(self.name, currency)
+        self.count = _amount_arg(self.name, count)
+        self.total = _amount_arg(self.name, total)
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        amount = context.amount
+        areq = context.areq
+        if areq.messageCategory != "01" or areq.purchaseCurrency != self.currency or context.card is None:
+            return None
+        if amount is None or amount > self.limit:
+            return None
+        card_rows = AcsTransaction.objects.filter(card=context.card)
+        last_challenge = (
+            card_rows.filter(trans_status="Y")
+            .exclude(authentication_method="")
+            .order_by("-created_at")
+            .first()
+        )
+        exempted = card_rows.filter(decided_by=self.name, trans_status="Y", purchase_currency=self.currency)
+        if last_challenge is not None:
+            exempted = exempted.filter(created_at__gt=last_challenge.created_at)
+        amounts = [int(a) for a in exempted.values_list("purchase_amount", flat=True)]
+        if len(amounts) >= self.count or sum(amounts) + amount > self.total:
+            return None
+        return Decision("Y")
+
+
+class ChallengeIndicator:
+    """`challenge_indicator`: honour the requestor's threeDSRequestorChallengeInd (notes §1.4).
+
+    04 (mandate) challenges with acsChallengeMandated Y; 02 and 08 (no challenge requested) are
+    authenticated without challenge (Y); in 2.2.0, 05 and 07 (TRA or SCA already performed) and 06
+    (data only) are acknowledged (I). Any other value passes.
+    """
+
+    name = "challenge_indicator"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        indicator = context.areq.threeDSRequestorChallengeInd
+        v210 = context.areq.messageVersion == "2.1.0"
+        if indicator == "04":
+            return Decision("C", challenge_mandated=True)
+        if indicator in ("02", "08"):
+            return Decision("Y")
+        if indicator in ("05", "06", "07") and not v210:
+            return Decision("I")
+        return None
+
+
+BUILTIN: dict[str, Callable[..., Rule]] = {
+    FrictionlessBelow.name: FrictionlessBelow,
+    LowValueExemption.name: LowValueExemption,
+    ChallengeIndicator.name: ChallengeIndicator,
+}
+
+
+class RuleConfigError(ValueError):
+    """GUICHET_ACS_RULES names something that cannot be used as a rule."""
+
+
+def _load_one(name: str, args: tuple[str, ...]) -> Rule:
+    if name in BUILTIN:
+        factory = BUILTIN[name]
+    else:
+        module_name, _, attr = name.rpartition(".")
+        if not module_name:
+            raise RuleConfigError(f"unknown rule {name!r} (built-in: {', '.join(sorted(BUILTIN))})")
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise RuleConfigError(f"rule {name!r} cannot be imported: {exc}") from exc
+    try:
+        rule = factory(*args)
+    except (TypeError, ValueError) as exc:
+        raise RuleConfigError(f"rule {name}({', '.join(args)}): {exc}") from exc
+    if not callable(getattr(rule, "decide", None)):
+        raise RuleConfigError(f"rule {name!r} has no decide(context) method")
+    if not getattr(rule, "name", ""):
+        rule.name = name  # an issuer's class may leave it out
+    return rule
+
+
+@functools.cache
+def rules_load(configured: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[Rule, ...]:
+    """The issuer's rules of GUICHET_ACS_RULES (raises RuleConfigError)."""
+    return tuple(_load_one(name, args) for name, args in configured)
+
+
+def valid_decision(decision: object, *, version: str, areq: AReq) -> bool:
+    """Whether a rule's answer can be sent as this version's ARes (an issuer's rule may be wrong)."""
+    if not isinstance(decision, Decision):
+        return False
+    status = decision.trans_status
+    if status != "C" and status not in FINAL_STATUSES.get(version, frozenset()):
+        return False
+    if status in REASON_REQUIRED and decision.reason not in REASONS.get(version, frozenset()):
+        return False
+    if status == "C" and version != "2.1.0" and areq.threeDSRequestorChallengeInd == "06":
+        return False
+    if status == "I" and areq.threeDSRequestorChallengeInd not in ("05", "06", "07"):
+        return False
+    return len(decision.cardholder_info) <= CARDHOLDER_INFO_MAX
+
+
+def decide(context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, Decision, list[str]]:
+    """Run the chain; the answering rule's name, its decision, and the issuer rules that failed."""
+    for gate in GATES:
+        decision = gate.decide(context)
+        if decision is not None:
+            return gate.name, decision, []
+    broken: list[str] = []
+    for rule in issuer_rules:
+        try:
+            decision = rule.decide(context)
+        except Exception:  # an issuer's rule must not turn an AReq into an error: skip it
+            broken.append(rule.name)
+            continue
+        if decision is None:
+            continue
+        if valid_decision(decision, version=context.areq.messageVersion, areq=context.areq):
+            return rule.name, decision, broken
+        broken.append(rule.name)
+    return DEFAULT_RULE.name, DEFAULT_RULE.decide(context) or Decision("C"), broken

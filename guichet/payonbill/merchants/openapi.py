@@ -1,0 +1,201 @@
+"""The OpenAPI 3.1 document of the merchant API, built from the pydantic schemas of `schemas.py`."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from guichet.payonbill.merchants import schemas
+
+MODELS: tuple[type[schemas.BaseModel], ...] = (
+    schemas.PaymentCreate,
+    schemas.RefundCreate,
+    schemas.PaymentOut,
+    schemas.PaymentList,
+    schemas.RefundOut,
+    schemas.Error,
+    schemas.Event,
+)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+# Every error the API answers, by status, with what it means. The document lists them per response
+# (an enum of `error.code`), README.md's table says the same, and
+# tests/payonbill/merchants/test_documented_errors.py checks both against the codes the code raises.
+ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
+    400: (
+        "Bad JSON, query parameter or Idempotency-Key, a character no field allows (U+0000, a lone "
+        "surrogate, a non-character) anywhere in the request, or too many query parameters",
+        (
+            "invalid_json",
+            "invalid_idempotency_key",
+            "invalid_character",
+            "invalid_parameter",
+            "invalid_request",
+        ),
+    ),
+    401: ("Missing, unknown or revoked API key", ("missing_api_key", "invalid_api_key")),
+    404: ("No such payment for this merchant", ("payment_not_found",)),
+    405: ("Method not allowed on this path (header `Allow`)", ("method_not_allowed",)),
+    409: (
+        "Conflict with the payment's state, or with a concurrent request using the same Idempotency-Key "
+        "(retry)",
+        ("payment_not_refundable", "payment_fully_refunded", "idempotency_conflict"),
+    ),
+    413: ("Body larger than 16 KiB", ("body_too_large",)),
+    415: ("Body not sent as application/json", ("unsupported_media_type",)),
+    422: (
+        "A field is invalid (see `error.field`), or the Idempotency-Key was used with another body",
+        (
+            *("missing_field", "unknown_field", "invalid_type", "invalid_length", "invalid_format"),
+            *("invalid_value", "out_of_range", "amount_out_of_range", "unknown_currency"),
+            *("currency_not_accepted", "invalid_url", "return_host_not_allowed"),
+            *("notification_host_not_allowed", "refund_exceeds_payment", "idempotency_key_reused"),
+        ),
+    ),
+    429: (
+        "Too many wrong or revoked API keys from this client address; a valid key is still served",
+        ("too_many_failed_authentications",),
+    ),
+    500: ("An unexpected failure; nothing was changed: retry later", ("internal_error",)),
+    503: (
+        "The database cannot be reached; nothing was changed: retry after `Retry-After`",
+        ("database_unavailable",),
+    ),
+}
+# What every authenticated operation may answer, besides its own.
+COMMON = (400, 401, 429, 500, 503)
+
+
+def _error_schema(status: int) -> dict[str, Any]:
+    """`Error` with `error.code` narrowed to the codes of `status`."""
+    codes = list(ERROR_CODES[status][1])
+    return {
+        "allOf": [_ref("Error")],
+        "properties": {"error": {"properties": {"code": {"enum": codes}}}},
+    }
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status in sorted({*statuses, *COMMON}):
+        meaning, codes = ERROR_CODES[status]
+        description = f"{meaning}: " + ", ".join(f"`{code}`" for code in codes)
+        responses[str(status)] = _json(f"Error{status}", description)
+        if status in (429, 503):
+            responses[str(status)]["headers"] = {
+                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
+            }
+    return responses
+
+
+IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1 to 255 printable ASCII characters (space to `~`), scoped to the merchant (and, for "
+    "refunds, to the payment). A repeat with the same body gets the first answer (header "
+    "`Idempotent-Replayed: true`); with a different body, error `idempotency_key_reused`; a key that "
+    "breaks this rule, error `invalid_idempotency_key`.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+}
+PAYMENT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in MODELS], ref_template="#/components/schemas/{model}"
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Guichet merchant API",
+            "version": "1",
+            "description": "Pay-on-bill payments and refunds. Amounts are integers in minor units. "
+            "Events are posted to the notification URL, signed in the `Guichet-Signature` header "
+            "(schema `Event`).",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/payments": {
+                "post": {
+                    "operationId": "createPayment",
+                    "summary": "Create a payment and get the checkout URL to send the customer to",
+                    "parameters": [IDEMPOTENCY],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("PaymentCreate")}},
+                    },
+                    "responses": {
+                        "201": _json("PaymentOut", "Created (or the replayed first answer)"),
+                        **_errors(409, 413, 415, 422),
+                    },
+                },
+                "get": {
+                    "operationId": "listPayments",
+                    "summary": "This merchant's payments, newest first, optionally by reference",
+                    "parameters": [
+                        {"name": "reference", "in": "query", "required": False, "schema": {"type": "string"}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+                        },
+                    ],
+                    "responses": {"200": _json("PaymentList", "The payments"), **_errors()},
+                },
+            },
+            "/payments/{id}": {
+                "get": {
+                    "operationId": "getPayment",
+                    "summary": "Read a payment",
+                    "parameters": [PAYMENT_ID],
+                    "responses": {"200": _json("PaymentOut", "The payment"), **_errors(404)},
+                }
+            },
+            "/payments/{id}/refunds": {
+                "post": {
+                    "operationId": "refundPayment",
+                    "summary": "Refund a succeeded payment in full or in part",
+                    "parameters": [PAYMENT_ID, IDEMPOTENCY],
+                    "requestBody": {
+                        "required": False,
+                        "content": {"application/json": {"schema": _ref("RefundCreate")}},
+                    },
+                    "responses": {
+                        "201": _json("RefundOut", "Refunded (or the replayed first answer)"),
+                        **_errors(404, 409, 413, 415, 422),
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "operationId": "openapi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {
+                        "200": {"description": "OpenAPI 3.1 document"},
+                        "400": _json(
+                            "Error400", ERROR_CODES[400][0] + ": `invalid_character`, `invalid_request`"
+                        ),
+                    },
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key"}},
+            "schemas": definitions["$defs"] | {f"Error{s}": _error_schema(s) for s in ERROR_CODES},
+        },
+    }

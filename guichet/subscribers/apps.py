@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class SubscribersConfig(AppConfig):
-    name = "guichet.subscribers"
-    label = "subscribers"
-    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,63 @@
+"""Amounts as each language writes them, and the checkout settings read from the environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from guichet.config import env
+from guichet.payonbill.checkout.money import money_format
+
+NBSP = "\u00a0"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "language", "expected"),
+    [
+        (390, "EUR", "fr", f"3,90{NBSP}€"),
+        (390, "EUR", "en", "€3.90"),
+        (5000, "EUR", "fr", f"50,00{NBSP}€"),
+        (30000, "EUR", "en", "€300.00"),
+        (123456789, "EUR", "fr", f"1\u202f234\u202f567,89{NBSP}€"),
+        (123456789, "EUR", "en", "€1,234,567.89"),
+        (5, "EUR", "fr", f"0,05{NBSP}€"),
+        (500, "JPY", "fr", f"500{NBSP}JPY"),
+        (500, "JPY", "en", "500 JPY"),
+        (1234, "KWD", "en", "1.234 KWD"),
+        (-250, "EUR", "en", "-€2.50"),
+    ],
+)
+def test_money_format(amount, currency, language, expected):
+    assert money_format(amount, currency, language) == expected
+
+
+def test_checkout_defaults_are_the_legal_caps():
+    config = env._checkout({})
+    assert config == env.CheckoutConfig(payment_cap=5000, monthly_cap=30000, return_delay_s=5)
+
+
+def test_checkout_caps_are_read_in_euros():
+    config = env._checkout(
+        {
+            "GUICHET_CHECKOUT_PAYMENT_CAP": "49.9",
+            "GUICHET_CHECKOUT_MONTHLY_CAP": "120",
+            "GUICHET_CHECKOUT_RETURN_DELAY": "2",
+        }
+    )
+    assert (config.payment_cap, config.monthly_cap, config.return_delay_s) == (4990, 12000, 2)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("GUICHET_CHECKOUT_PAYMENT_CAP", "-1", "must be an amount in euros"),
+        ("GUICHET_CHECKOUT_PAYMENT_CAP", "0", "must be positive"),
+        ("GUICHET_CHECKOUT_PAYMENT_CAP", "1.234", "must be an amount in euros"),
+        ("GUICHET_CHECKOUT_MONTHLY_CAP", "trois cents", "must be an amount in euros"),
+        ("GUICHET_CHECKOUT_MONTHLY_CAP", "40", "must not be below GUICHET_CHECKOUT_PAYMENT_CAP"),
+        ("GUICHET_CHECKOUT_RETURN_DELAY", "soon", "must be a whole number"),
+    ],
+)
+def test_bad_checkout_settings_stop_the_start_with_a_clear_message(name, value, message):
+    with pytest.raises(env.ConfigError, match=message) as raised:
+        env._checkout({name: value})
+    assert name in str(raised.value)
