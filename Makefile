@@ -10,7 +10,7 @@ test:
 	$(PY) -m pytest
 
 lint:
-	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy guichet tests bench
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(PY) -m mypy guichet tests bench && .venv/bin/lint-imports
 
 fmt:
 	$(PY) -m ruff format . && $(PY) -m ruff check --fix .

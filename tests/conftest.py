@@ -7,8 +7,9 @@ import tempfile
 
 os.environ["GUICHET_MODE"] = "test"
 os.environ["DJANGO_SETTINGS_MODULE"] = "guichet.config.settings"
-# Playwright's sync API runs an event loop in the test thread; Django's ORM calls there are safe.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# DJANGO_ALLOW_ASYNC_UNSAFE is not set here: Django's guard must catch an ORM call on the AReq's
+# event loop. The browser tests set it for themselves (tests/browser/conftest.py).
+os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 os.environ.setdefault("GUICHET_DATA_DIR", tempfile.mkdtemp(prefix="guichet-test-"))
 for name in ("GUICHET_EMAIL_URL", "GUICHET_SMS_URL", "GUICHET_REDIS_URL", "GUICHET_DATABASE_URL"):
     os.environ.pop(name, None)

@@ -442,7 +442,7 @@ def _percent(env: Environ, name: str, default: int) -> int:
 
 
 def _subscribers(env: Environ) -> SubscribersConfig:
-    """Subscriber settings (the README lists them with their meaning)."""
+    """Subscriber settings (docs/operators.md lists them with their meaning)."""
     colour = _read(env, "GUICHET_OPERATOR_COLOUR", "#c2410c").strip()
     if not re.fullmatch(r"#[0-9A-Fa-f]{6}", colour):
         raise ConfigError(f"GUICHET_OPERATOR_COLOUR must be #rrggbb, got {colour!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,11 +14,25 @@ from tests.issuer.acs.challenge.support import DirectoryServer, ds_list
 from tests.support.chromium import CHROMIUM, CHROMIUM_ARGS
 
 GATE = pytest.StashKey[Gate]()
+HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="session")
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder drives Chromium: `-m "not browser"` leaves them out."""
+    for item in items:
+        if HERE in item.path.resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One Chromium for the whole session; each test gets its own context (cookies, storage)."""
+    """One Chromium per test module; each test gets its own context (cookies, storage).
+
+    Playwright's sync API keeps an event loop running in the test thread while it is started. The
+    tests' own ORM calls there are safe (nothing else runs on that loop), so Django's async guard is
+    lifted while Chromium runs, and only then: per module, not per session, so that the rest of the
+    suite runs with the guard that catches an ORM call on the AReq's event loop.
+    """
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is absent: install Debian's chromium package to run the browser tests"
         if os.environ.get("GUICHET_REQUIRE_BROWSER") == "1":
@@ -25,12 +40,16 @@ def browser() -> Iterator[Any]:
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture(autouse=True)

@@ -29,7 +29,7 @@ def _json(name: str, description: str) -> dict[str, Any]:
 
 
 # Every error the API answers, by status, with what it means. The document lists them per response
-# (an enum of `error.code`), README.md's table says the same, and
+# (an enum of `error.code`), docs/merchants.md's table says the same, and
 # tests/payonbill/merchants/test_documented_errors.py checks both against the codes the code raises.
 ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
     400: (

@@ -10,7 +10,6 @@ import datetime as dt
 import html
 import json
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -28,6 +27,7 @@ from guichet.issuer.cards.models import Cardholder
 from guichet.issuer.cards.services import epin_set, epin_verify
 from tests.support.factories import make_cardholder, make_pan
 from tests.support.fixtures import email_code, sms_code
+from tests.support.paths import ROOT
 from tests.support.servers import SmsGateway, SmtpServer
 
 if TYPE_CHECKING:
@@ -320,8 +320,8 @@ def test_the_cooldown_message_follows_the_cooldown(outbound, clock, monkeypatch)
     )
 
 
-def test_the_readme_gives_the_cooldown_the_code_applies():
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+def test_the_docs_give_the_cooldown_the_code_applies():
+    readme = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
     seconds = int(policy.RESEND_COOLDOWN.total_seconds())
     said = re.findall(r"(\d+) s cooldown", readme)
     assert said

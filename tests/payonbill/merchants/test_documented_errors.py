@@ -1,5 +1,5 @@
-"""The merchant API's errors: what the code raises, what the OpenAPI document lists and what README's
-table says are one set of (status, code) pairs; API answers are never cached."""
+"""The merchant API's errors: what the code raises, what the OpenAPI document lists and what
+docs/merchants.md's table says are one set of (status, code) pairs; API answers are never cached."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def in_the_openapi_document() -> Pairs:
 
 
 def in_the_readme() -> Pairs:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "merchants.md").read_text()
     table = text[text.index("| status | `code` |") :].split("\n\n", 1)[0]
     pairs: Pairs = set()
     for row in table.splitlines()[2:]:

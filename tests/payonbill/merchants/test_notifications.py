@@ -22,11 +22,11 @@ from tests.support.servers import HttpReceiver, Received
 
 
 def doc_example() -> dict[str, Any]:
-    """Run the Python block of the README's merchant section; return what it defines."""
-    path = ROOT / "README.md"
+    """Run the Python block of docs/merchants.md; return what it defines."""
+    path = ROOT / "docs" / "merchants.md"
     text = path.read_text(encoding="utf-8")
     match = re.search(r"```python\n(import hashlib\n.*?def verify_return.*?)```", text, re.DOTALL)
-    assert match, "the verification example is missing from the README"
+    assert match, "the verification example is missing from docs/merchants.md"
     namespace: dict[str, Any] = {}
     exec(compile(match.group(1), str(path), "exec"), namespace)  # noqa: S102 (our own documentation)
     return namespace
