@@ -33,7 +33,7 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
     def post_worker_init(worker: Any) -> None:
         worker_ready(deliver=inprocess)
 
-    class Server(BaseApplication):
+    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)

@@ -8,7 +8,7 @@ from django.db import models
 from django_otp.models import Device
 
 
-class StaffTotp(Device):
+class StaffTotp(Device):  # type: ignore[misc]  # django-otp ships no type hints
     """The authenticator of a staff member: 6 digits every 30 s, its seed encrypted at rest.
 
     django-otp's own TOTPDevice keeps the seed in clear; here, as for the merchants' notification

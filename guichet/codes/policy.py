@@ -14,4 +14,5 @@ LONGEST_BLOCK = dt.timedelta(hours=24)
 
 def block_duration(block_count: int) -> dt.timedelta:
     """15 minutes for the first block, doubled for each repeat, at most a day."""
-    return min(FIRST_BLOCK * (2 ** max(block_count - 1, 0)), LONGEST_BLOCK)
+    doubled: dt.timedelta = FIRST_BLOCK * (2 ** max(block_count - 1, 0))
+    return min(doubled, LONGEST_BLOCK)

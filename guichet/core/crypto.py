@@ -43,7 +43,7 @@ def encrypt(label: str, plaintext: str) -> bytes:
     return nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), label.encode())
 
 
-def decrypt(label: str, blob: bytes) -> str:
+def decrypt(label: str, blob: bytes | memoryview) -> str:
     key = _derived(settings.GUICHET.data_key, "guichet/data-at-rest")
     data = bytes(blob)
     return AESGCM(key).decrypt(data[:12], data[12:], label.encode()).decode()

@@ -42,7 +42,8 @@ def retry_delay(attempts: int) -> dt.timedelta:
     # The exponent is capped: 2 s * 2**46 overflows timedelta, and a message valid one day reaches
     # ~57 attempts at the 30-minute ceiling. 2 s * 2**20 is already far above the ceiling.
     doublings = min(max(attempts - 1, 0), 20)
-    return min(FIRST_RETRY * 2**doublings, LONGEST_RETRY)
+    doubled: dt.timedelta = FIRST_RETRY * 2**doublings
+    return min(doubled, LONGEST_RETRY)
 
 
 def _claim(seq: int) -> OutboxMessage | None:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from uvicorn_worker import UvicornWorker
 
 
-class Worker(UvicornWorker):
+class Worker(UvicornWorker):  # type: ignore[misc]  # uvicorn-worker ships no type hints
     CONFIG_KWARGS: ClassVar[dict[str, Any]] = {
         "loop": "auto",  # uvloop where installed
         "http": "auto",  # httptools where installed

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from guichet.payonbill.merchants import schemas
 
-MODELS: tuple[type[schemas.BaseModel], ...] = (
+MODELS: tuple[type[BaseModel], ...] = (
     schemas.PaymentCreate,
     schemas.RefundCreate,
     schemas.PaymentOut,

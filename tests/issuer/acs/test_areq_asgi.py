@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
+from a2wsgi import WSGIMiddleware
 from django.db import OperationalError, connection
 from django.db.utils import ConnectionHandler
 
@@ -146,7 +147,7 @@ def no_django(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
         await send({"type": "http.response.start", "status": 599, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    monkeypatch.setattr(asgi.WSGIMiddleware, "__call__", lambda self, *a: refuse(*a))
+    monkeypatch.setattr(WSGIMiddleware, "__call__", lambda self, *a: refuse(*a))
     return reached
 
 
