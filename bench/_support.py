@@ -213,7 +213,7 @@ def run_pool(
         for future in as_completed(futures):
             try:
                 results.append(future.result())
-            except Exception as exc:  # one user's failure is counted, not fatal to the bench
+            except Exception as exc:  # noqa: BLE001 (one user's failure is counted, not fatal to the bench)
                 errors.append(f"{type(exc).__name__}: {exc}")
         wall = time.perf_counter() - started
     # The pool's threads have ended: their keep-alive connections went with their thread-local state.

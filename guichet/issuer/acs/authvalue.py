@@ -125,7 +125,7 @@ class VisaStyleCavv:
     RESULTS: ClassVar[dict[str, int]] = {"Y": 0x00, "A": 0x07, "I": 0x03}
     ECI: ClassVar[dict[str, str]] = {"Y": "05", "A": "06", "I": "07"}
 
-    def eci(self, trans_status: str, *, message_category: str = "01") -> str:
+    def eci(self, trans_status: str, *, message_category: str = "01") -> str:  # noqa: ARG002 (other schemes use it)
         return self.ECI.get(trans_status, "")
 
     def compute(self, inputs: AvInputs) -> str:

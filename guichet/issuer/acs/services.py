@@ -214,7 +214,7 @@ Converter = Callable[[Any, Any, Any], Any]
 
 
 @functools.cache
-def _lookup_sql(vendor: str) -> tuple[str, tuple[tuple[str, tuple[Converter, ...], Any], ...]]:
+def _lookup_sql(vendor: str) -> tuple[str, tuple[tuple[str, tuple[Converter, ...], Any], ...]]:  # noqa: ARG001 (the cache key)
     """One SELECT: the card by its keyed PAN index, its cardholder's columns and ePin block.
 
     Raw SQL on the hot path: compiling the equivalent ORM query (select_related plus a subquery)
@@ -358,7 +358,8 @@ def _stored_fields(model: type[models.Model]) -> list[models.Field[Any, Any]]:
 
 @functools.cache
 def _insert_plan(
-    model: type[models.Model], vendor: str
+    model: type[models.Model],
+    vendor: str,  # noqa: ARG001 (the cache key: one plan per database vendor)
 ) -> tuple[str, tuple[tuple[str, Adapter | None], ...]]:
     """`table (columns) VALUES` of a model (without its auto id) and, per column, attname and adapter."""
     quote = connection.ops.quote_name
@@ -725,7 +726,7 @@ def acs_areq_answer(*, raw: bytes, ip: str) -> dict[str, Any]:
         return areq_refused(parsed, ip)
     try:
         return _answer(parsed, acs_trans_id, ip)
-    except Exception as exc:  # the DS gets an Erro, the failure goes to the log
+    except Exception as exc:  # noqa: BLE001 (the DS gets an Erro, the failure goes to the log)
         return areq_refused(areq_failure(parsed, acs_trans_id, exc), ip)
 
 

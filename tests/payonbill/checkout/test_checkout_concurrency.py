@@ -34,7 +34,7 @@ def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
         try:
             barrier.wait(timeout=30)
             results[n] = work(n)
-        except BaseException as exc:  # reported below: a thread must not hide a failure
+        except BaseException as exc:  # noqa: BLE001 (reported below: a thread must not hide a failure)
             errors.append(exc)
         finally:
             connections.close_all()

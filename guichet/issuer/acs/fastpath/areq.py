@@ -106,7 +106,7 @@ async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dic
         return answer
     try:
         return await _answer(parsed, acs_trans_id, ip, db)
-    except Exception as exc:  # the DS gets an Erro, the failure goes to the log
+    except Exception as exc:  # noqa: BLE001 (the DS gets an Erro, the failure goes to the log)
         erro = services.areq_failure(parsed, acs_trans_id, exc)
     refused: dict[str, Any] = await db.offload(services.areq_refused, erro, ip)
     return refused
