@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from guichet.config import env
+from guichet.config.payonbill import checkout_section
 from guichet.payonbill.checkout.money import money_format
 
 NBSP = "\u00a0"
@@ -31,12 +32,12 @@ def test_money_format(amount, currency, language, expected):
 
 
 def test_checkout_defaults_are_the_legal_caps():
-    config = env._checkout({})
+    config = checkout_section({})
     assert config == env.CheckoutConfig(payment_cap=5000, monthly_cap=30000, return_delay_s=5)
 
 
 def test_checkout_caps_are_read_in_euros():
-    config = env._checkout(
+    config = checkout_section(
         {
             "GUICHET_CHECKOUT_PAYMENT_CAP": "49.9",
             "GUICHET_CHECKOUT_MONTHLY_CAP": "120",
@@ -59,5 +60,5 @@ def test_checkout_caps_are_read_in_euros():
 )
 def test_bad_checkout_settings_stop_the_start_with_a_clear_message(name, value, message):
     with pytest.raises(env.ConfigError, match=message) as raised:
-        env._checkout({name: value})
+        checkout_section({name: value})
     assert name in str(raised.value)
