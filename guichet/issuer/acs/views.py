@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from guichet.core import crypto
 from guichet.core.http import client_ip
 from guichet.core.text import json_bad_path
+from guichet.issuer.acs.answering import acs_areq_answer
 from guichet.issuer.acs.messages.validation import MAX_AREQ_BYTES
-from guichet.issuer.acs.services import acs_areq_answer, acs_av_verify
+from guichet.issuer.acs.services import acs_av_verify
 
 MAX_VERIFY_BYTES = 4096
 

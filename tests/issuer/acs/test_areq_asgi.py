@@ -22,7 +22,8 @@ from django.db import OperationalError, connection
 from django.db.utils import ConnectionHandler
 
 from guichet.audit.models import AuditEvent
-from guichet.issuer.acs import services
+from guichet.issuer.acs import answering
+from guichet.issuer.acs import store as acs_store
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.acs.rules import Decision
 from guichet.issuer.cards.models import Card
@@ -134,7 +135,7 @@ def harness() -> Iterator[Harness]:
 
 @pytest.fixture
 def fixed_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "new_acs_trans_id", lambda: ACS_TRANS_ID)
+    monkeypatch.setattr(answering, "new_acs_trans_id", lambda: ACS_TRANS_ID)
 
 
 @pytest.fixture
@@ -250,7 +251,7 @@ def test_a_database_failure_is_an_erro_403_and_no_5xx(harness, no_django, monkey
         raise error("server closed the connection unexpectedly")
 
     monkeypatch.setattr(
-        services, "pg_store_statement" if connection.vendor == "postgresql" else "_areq_store", broken
+        acs_store, "pg_store_statement" if connection.vendor == "postgresql" else "areq_store", broken
     )
     with caplog.at_level(logging.ERROR):
         status, _, content = harness.request(
@@ -282,7 +283,7 @@ def test_an_issuers_rule_runs_in_a_thread_and_may_use_the_orm(harness, no_django
             seen.append(AcsTransaction.objects.count())  # the ORM: refused on an event loop
             return Decision("Y")
 
-    for module in ("guichet.issuer.acs.fastpath.areq", "guichet.issuer.acs.services"):
+    for module in ("guichet.issuer.acs.fastpath.areq", "guichet.issuer.acs.answering"):
         monkeypatch.setattr(f"{module}.rules_load", lambda configured: (CountingRule(),))
     acs = dataclasses.replace(settings.GUICHET.acs, rules=(("tests.counting", ()),))  # not built in
     settings.GUICHET = dataclasses.replace(settings.GUICHET, acs=acs)
@@ -357,18 +358,18 @@ def test_areqs_that_arrive_together_share_their_database_round_trips(harness, no
     stores: list[int] = []
     statements: list[int] = []
     store = harness.app.areq.db.store
-    original_store, original_statement = store._run, services.pg_store_statement
+    original_store, original_statement = store._run, acs_store.pg_store_statement
 
-    async def counting_stores(built: list[services.Built]) -> Any:
+    async def counting_stores(built: list[acs_store.Built]) -> Any:
         stores.append(len(built))
         return await original_store(built)
 
-    def counting_statements(built: list[services.Built], **kwargs: Any) -> Any:
+    def counting_statements(built: list[acs_store.Built], **kwargs: Any) -> Any:
         statements.append(len(built))
         return original_statement(built, **kwargs)
 
     monkeypatch.setattr(store, "_run", counting_stores)
-    monkeypatch.setattr(services, "pg_store_statement", counting_statements)
+    monkeypatch.setattr(acs_store, "pg_store_statement", counting_statements)
     answers = harness.together(
         [json.dumps(areq_220(acctNumber=pan, dsTransID=str(uuid.uuid4()))).encode() for pan in pans]
     )
@@ -393,15 +394,15 @@ def test_a_row_that_fails_in_a_group_fails_only_its_own_areq(harness, no_django,
         pytest.skip("SQLite does not enforce a column's length: the row cannot be made to fail this way")
     pans = [enrolled_holder()[1] for _ in range(6)]
     bad_card = Card.objects.get(pan_index=pan_index(pans[3])).pk
-    original = services.pg_store_statement
+    original = acs_store.pg_store_statement
 
-    def one_too_long(built: list[services.Built], **kwargs: Any) -> Any:
+    def one_too_long(built: list[acs_store.Built], **kwargs: Any) -> Any:
         for one in built:
             if one.record["card_id"] == bad_card:
                 one.record["ds_reference_number"] = "X" * 300  # longer than the column: cannot be stored
         return original(built, **kwargs)
 
-    monkeypatch.setattr(services, "pg_store_statement", one_too_long)
+    monkeypatch.setattr(acs_store, "pg_store_statement", one_too_long)
     answers = harness.together(
         [json.dumps(areq_220(acctNumber=pan, dsTransID=str(uuid.uuid4()))).encode() for pan in pans]
     )

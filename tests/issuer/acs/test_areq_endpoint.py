@@ -13,7 +13,8 @@ from django.db import DatabaseError, connection
 from guichet.audit.models import AuditEvent
 from guichet.codes.services import Blocked
 from guichet.delivery.models import OutboxMessage
-from guichet.issuer.acs import services
+from guichet.issuer.acs import answering
+from guichet.issuer.acs import store as acs_store
 from guichet.issuer.acs.messages import ARes, Erro
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.cards.models import Card
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def fixed_id(monkeypatch: pytest.MonkeyPatch) -> str:
     """Every AReq gets the same acsTransID, so whole messages can be compared."""
-    monkeypatch.setattr(services, "new_acs_trans_id", lambda: ACS_TRANS_ID)
+    monkeypatch.setattr(answering, "new_acs_trans_id", lambda: ACS_TRANS_ID)
     return ACS_TRANS_ID
 
 
@@ -407,7 +408,7 @@ def test_erro_404_when_answering_fails_unexpectedly(client, monkeypatch):
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(services, "_ares", broken)
+    monkeypatch.setattr(answering, "_ares", broken)
     answer = erro_of(client, areq_220(acctNumber=VISA_PAN))
     assert (answer["errorCode"], answer["errorDetail"]) == ("404", "ACS processing failure")
     assert answer["threeDSServerTransID"] == areq_220()["threeDSServerTransID"]
@@ -419,7 +420,7 @@ def test_erro_403_when_the_database_fails(client, monkeypatch):
     def down(pan: str) -> None:
         raise DatabaseError("connection refused")
 
-    monkeypatch.setattr(services, "_card_lookup", down)
+    monkeypatch.setattr(acs_store, "card_lookup", down)
     answer = erro_of(client, areq_220(acctNumber=VISA_PAN))
     assert (answer["errorCode"], answer["errorDescription"]) == ("403", "Transient System Failure")
 

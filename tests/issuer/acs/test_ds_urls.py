@@ -12,7 +12,7 @@ import pytest
 
 from guichet.audit.models import AuditEvent
 from guichet.delivery.models import OutboxMessage
-from guichet.issuer.acs import services
+from guichet.issuer.acs import answering
 from guichet.issuer.acs.messages import Erro
 from guichet.issuer.acs.messages.erro import ERROR_DESCRIPTIONS
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def fixed_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "new_acs_trans_id", lambda: ACS_TRANS_ID)
+    monkeypatch.setattr(answering, "new_acs_trans_id", lambda: ACS_TRANS_ID)
 
 
 def _configure(settings: Any, *, mode: str | None = None, ds_urls: tuple[str, ...] | None = None) -> None:
@@ -122,6 +122,6 @@ def test_the_ds_check_asks_no_dns_and_no_database(
     monkeypatch.setattr(socket, "getaddrinfo", no_dns)
     raw = json.dumps(areq_220(acctNumber=VISA_PAN, dsURL="https://ds.example.invalid/rreq")).encode()
     with django_assert_num_queries(0):
-        erro = services.areq_parse(raw=raw, acs_trans_id=ACS_TRANS_ID)
+        erro = answering.areq_parse(raw=raw, acs_trans_id=ACS_TRANS_ID)
     assert isinstance(erro, Erro)
     assert (erro.errorCode, erro.errorDetail) == ("203", "dsURL")

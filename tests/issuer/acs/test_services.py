@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from guichet.issuer.acs import services
+from guichet.issuer.acs import store as acs_store
 from guichet.issuer.acs.authvalue import Method, algorithm_for
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.acs.services import (
@@ -82,7 +83,7 @@ def test_masking_reaches_every_level_and_leaves_the_message_alone():
         "object": {"inner": {"cardSecurityCode": "999", "acctNumber": 4970100000000048}},
     }
     before = json.dumps(body)
-    assert services._masked(body) == {
+    assert services.masked(body) == {
         "acctNumber": "497010XXXXXX0006",
         "list": [[{"acctNumber": "513700XXXXXX0005", "keep": [1, None]}], "text"],
         "object": {"inner": {"acctNumber": 4970100000000048}},  # not a PAN string: as it is
@@ -97,11 +98,11 @@ def test_an_areq_row_holds_what_the_model_would():
     }  # fmt: skip
     model = AcsTransaction(**given)
     fields = AcsTransaction._meta.concrete_fields
-    assert services._row(AcsTransaction, **given) == {f.attname: getattr(model, f.attname) for f in fields}
-    assert services._row(AcsTransaction, **given)["authentication_method"] == ""
-    assert services._row(AcsTransaction, **given)["creq_received_at"] is None
+    assert acs_store.row(AcsTransaction, **given) == {f.attname: getattr(model, f.attname) for f in fields}
+    assert acs_store.row(AcsTransaction, **given)["authentication_method"] == ""
+    assert acs_store.row(AcsTransaction, **given)["creq_received_at"] is None
     with pytest.raises(TypeError, match="no field card, trans_statu"):
-        services._row(AcsTransaction, card=None, trans_statu="C")
+        acs_store.row(AcsTransaction, card=None, trans_statu="C")
 
 
 def test_message_log_refuses_an_unknown_kind(client):
@@ -195,13 +196,12 @@ def test_challenge_contact_without_cardholder_refuses(client):
 
 
 def test_card_lookup_gives_the_same_card_and_cardholder_as_the_orm(clock):
-    from guichet.issuer.acs.services import _card_lookup
     from guichet.issuer.cards.services import epin_verify
 
     holder, pan = enrolled_holder(VISA_PAN)
     for _ in range(5):
         epin_verify(cardholder=holder, epin="0000", ip="127.0.0.1")
-    card, blocked_until = _card_lookup(pan)
+    card, blocked_until = acs_store.card_lookup(pan)
     assert card is not None
     expected = Card.objects.select_related("cardholder").get()
     fields = [f.attname for f in Card._meta.concrete_fields]
@@ -219,7 +219,7 @@ def test_card_lookup_gives_the_same_card_and_cardholder_as_the_orm(clock):
     assert blocked_until is not None
     assert blocked_until.tzinfo is not None
     assert 14 * 60 < (blocked_until - clock.now()).total_seconds() <= 15 * 60
-    assert _card_lookup("4970100000000014") == (None, None)
+    assert acs_store.card_lookup("4970100000000014") == (None, None)
 
 
 # --- card ranges ---------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The DS's AReq answered on a worker's event loop (see guichet.issuer.acs.fastpath.endpoint).
 
-The same steps as `services.acs_areq_answer`, with the same SQL, rows and answer: parse, look the card
+The same steps as `answering.acs_areq_answer`, with the same SQL, rows and answer: parse, look the card
 up, decide, build the ARes and its rows, store them. Only the I/O differs: it goes through
 `AreqDatabase`, which groups the look-ups and the writes of the AReqs a worker is answering at the
 same time (one query for their cards, one statement for their rows: under load this halves the
@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from guichet.core import clock
-from guichet.issuer.acs import services
+from guichet.issuer.acs import answering, store
 from guichet.issuer.acs.fastpath.pgpool import AsyncDatabase, Batcher
 from guichet.issuer.acs.messages import AReq, Erro
 from guichet.issuer.acs.rules import BUILTIN, decide, rules_load
@@ -45,13 +45,13 @@ class AreqDatabase:
         self.django = connections[DEFAULT_DB_ALIAS]
         # One run at a time: the AReqs that arrive meanwhile make the next group.
         self.lookup: Batcher[str, Row | None] = Batcher(self._lookups, max_batch=max_batch, parallel=1)
-        self.store: Batcher[services.Built, None] = Batcher(self._stores, max_batch=max_batch, parallel=1)
+        self.store: Batcher[store.Built, None] = Batcher(self._stores, max_batch=max_batch, parallel=1)
 
     async def _lookups(self, indexes: list[str]) -> Sequence[Row | None]:
         """One query for the cards of several AReqs; on PostgreSQL retried once on a fresh connection,
         since a pooled one may have been cut (a database restart) and a read can be repeated."""
         if self.db is None:
-            rows: list[Row | None] = await self.offload(services.card_lookup_many, indexes)
+            rows: list[Row | None] = await self.offload(store.card_lookup_many, indexes)
             return rows
         try:
             return await self._pg_lookups(self.db, indexes)
@@ -60,15 +60,15 @@ class AreqDatabase:
 
     async def _pg_lookups(self, db: AsyncDatabase, indexes: list[str]) -> list[Row | None]:
         async with db.connection() as connection:
-            sql = services.card_lookup_many_sql(self.django)
+            sql = store.card_lookup_many_sql(self.django)
             cursor = await connection.execute(sql, [list(set(indexes))], prepare=True)
-            return services.card_rows_in_order(await cursor.fetchall(), indexes)
+            return store.card_rows_in_order(await cursor.fetchall(), indexes)
 
-    async def _stores(self, built: list[services.Built]) -> Sequence[BaseException | None]:
+    async def _stores(self, built: list[store.Built]) -> Sequence[BaseException | None]:
         """The rows of several AReqs in one statement; if it fails, each on its own, so that one bad
         row (a card deleted meanwhile) fails only its own AReq."""
         if self.db is None:
-            results: list[BaseException | None] = await self.offload(services.areq_store_many, built)
+            results: list[BaseException | None] = await self.offload(store.areq_store_many, built)
             return results
         async with self.db.connection() as connection:
             # One statement, atomic by itself, for the whole group: one round trip.
@@ -89,9 +89,9 @@ class AreqDatabase:
 
     @staticmethod
     async def _pg_store(
-        connection: psycopg.AsyncConnection[Any], built: list[services.Built]
+        connection: psycopg.AsyncConnection[Any], built: list[store.Built]
     ) -> list[BaseException | None]:
-        sql, params = services.pg_store_statement(built, numbered=True)
+        sql, params = store.pg_store_statement(built, numbered=True)
         async with psycopg.AsyncRawCursor(connection) as cursor:
             await cursor.execute(sql, params, prepare=True)
         return [None] * len(built)
@@ -99,16 +99,16 @@ class AreqDatabase:
 
 async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dict[str, Any]:
     """The ARes or Erro (as JSON) for an AReq body. Never raises: a failure is an Erro 403/404."""
-    acs_trans_id = services.new_acs_trans_id()
-    parsed = services.areq_parse(raw=raw, acs_trans_id=acs_trans_id)
+    acs_trans_id = answering.new_acs_trans_id()
+    parsed = answering.areq_parse(raw=raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
-        answer: dict[str, Any] = await db.offload(services.areq_refused, parsed, ip)
+        answer: dict[str, Any] = await db.offload(answering.areq_refused, parsed, ip)
         return answer
     try:
         return await _answer(parsed, acs_trans_id, ip, db)
     except Exception as exc:  # noqa: BLE001 (the DS gets an Erro, the failure goes to the log)
-        erro = services.areq_failure(parsed, acs_trans_id, exc)
-    refused: dict[str, Any] = await db.offload(services.areq_refused, erro, ip)
+        erro = answering.areq_failure(parsed, acs_trans_id, exc)
+    refused: dict[str, Any] = await db.offload(answering.areq_refused, erro, ip)
     return refused
 
 
@@ -116,8 +116,8 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
     config = settings.GUICHET
     now = clock.now()
     pan = areq.acctNumber
-    row = await db.lookup(pan_index(pan)) if services.in_card_ranges(pan, config.acs.card_ranges) else None
-    context = services.areq_context(areq, *services.card_from_row(row, db.django), now=now)
+    row = await db.lookup(pan_index(pan)) if answering.in_card_ranges(pan, config.acs.card_ranges) else None
+    context = answering.areq_context(areq, *store.card_from_row(row, db.django), now=now)
     rules = rules_load(config.acs.rules)
     # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
     # may query the database through the ORM: in a thread.
@@ -125,7 +125,7 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
         chosen = decide(context, rules)
     else:
         chosen = await db.offload(decide, context, rules)
-    built = services.areq_build(areq, acs_trans_id, ip, context, chosen)
+    built = answering.areq_build(areq, acs_trans_id, ip, context, chosen)
     await db.store(built)
-    services.areq_broken_log(built)
+    answering.areq_broken_log(built)
     return built.wire
