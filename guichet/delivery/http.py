@@ -28,7 +28,7 @@ Accept = Callable[[OutboxMessage, int, bytes], None]
 Tls = Callable[[], ssl.SSLContext | None]  # the TLS context of https posts (None: the default)
 
 
-def accept_2xx(message: OutboxMessage, status: int, body: bytes) -> None:
+def accept_2xx(_message: OutboxMessage, status: int, _body: bytes) -> None:
     if not 200 <= status < 300:
         raise DeliveryError(f"answered {status}")
 

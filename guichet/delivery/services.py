@@ -16,6 +16,7 @@ from django.utils import translation
 
 from guichet.core import clock, crypto
 from guichet.delivery.models import OutboxMessage
+from guichet.delivery.wakeup import wake
 
 DEFAULT_VALIDITY = dt.timedelta(days=1)
 
@@ -50,8 +51,6 @@ def _store(
         give_up_at=now + valid_for,
     )
     # Wake the in-process deliverer once the event that caused the message is committed.
-    from guichet.delivery.worker import wake
-
     transaction.on_commit(wake)
     return message
 

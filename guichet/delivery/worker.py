@@ -28,6 +28,7 @@ from guichet.delivery.http import http_post, registered_http_kinds
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.senders import DeliveryError, PermanentDeliveryError, Sender, email_sender, sms_sender
 from guichet.delivery.services import outbox_content, outbox_http_content
+from guichet.delivery.wakeup import bell, wake
 
 log = logging.getLogger("guichet.delivery")
 
@@ -280,13 +281,6 @@ class _Lane:
             thread.join(timeout=max(deadline - time.monotonic(), 0))
 
 
-_wake = threading.Event()
-
-
-def wake() -> None:
-    _wake.set()
-
-
 class DeliveryThread(threading.Thread):
     """The embedded deliverer, and `guichet worker`'s: woken on commit of a new message, and polling
     every `interval`. It runs the periodic tasks and hands each recipient's next due message to its
@@ -319,8 +313,8 @@ class DeliveryThread(threading.Thread):
 
     def run(self) -> None:
         while not self._stopping.is_set():
-            _wake.wait(self.interval)
-            _wake.clear()
+            bell.wait(self.interval)
+            bell.clear()
             if self._stopping.is_set():
                 break
             try:
@@ -338,7 +332,7 @@ class DeliveryThread(threading.Thread):
         are claimed again when their lease runs out)."""
         deadline = time.monotonic() + 15
         self._stopping.set()
-        _wake.set()
+        bell.set()
         self.join(timeout=15)
         for lane in list(self._lanes.values()):
             lane.join(deadline)
