@@ -22,11 +22,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from a2wsgi import WSGIMiddleware
-from django.db import close_old_connections, connection, connections
+from django.db import close_old_connections, connections
 
 from guichet.issuer.acs.fastpath.areq import AreqDatabase
 from guichet.issuer.acs.fastpath.endpoint import AreqEndpoint, Receive, Scope, Send
-from guichet.issuer.acs.fastpath.pgpool import AsyncDatabase
+from guichet.issuer.acs.fastpath.stores import areq_store_for
 from guichet.server.wsgi import application as django_application
 
 access_log = logging.getLogger("guichet.access")
@@ -62,10 +62,12 @@ class Application:
     def __init__(self, *, threads: int = 8) -> None:
         self.threads = threads
         self.django = WSGIMiddleware(django_application, workers=threads)  # type: ignore[arg-type]
-        # The DS's AReq on the event loop uses asynchronous connections on PostgreSQL; on SQLite its
-        # database steps run in these threads (SQLite's connections are per thread).
-        self.db = AsyncDatabase(size=threads) if connection.vendor == "postgresql" else None
-        self.areq = AreqEndpoint(db=AreqDatabase(db=self.db, offload=self.offload))
+        # The DS's AReq on the event loop: as many asynchronous connections as Django has threads
+        # on PostgreSQL; on SQLite its database steps run in these threads.
+        self.areq_db = AreqDatabase(
+            backend=areq_store_for(size=threads, offload=self.offload), offload=self.offload
+        )
+        self.areq = AreqEndpoint(db=self.areq_db)
 
     async def offload(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)` in one of the threads that run Django, awaited."""
@@ -86,8 +88,7 @@ class Application:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.db is not None:
-                    await self.db.close()
+                await self.areq_db.close()
                 await asyncio.get_running_loop().run_in_executor(
                     None, _close_connections, self.django.executor, self.threads
                 )

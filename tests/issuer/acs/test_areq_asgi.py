@@ -24,6 +24,7 @@ from django.db.utils import ConnectionHandler
 from guichet.audit.models import AuditEvent
 from guichet.issuer.acs import answering
 from guichet.issuer.acs import store as acs_store
+from guichet.issuer.acs.fastpath.stores import PgStore
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.acs.rules import Decision
 from guichet.issuer.cards.models import Card
@@ -450,8 +451,9 @@ def test_the_pool_keeps_one_plan_for_the_card_look_up(harness):
     harness.together([json.dumps(areq_220(acctNumber=pan)).encode()])
 
     async def plans() -> list[Any]:
-        assert harness.app.db is not None
-        async with harness.app.db.connection() as pooled:
+        backend = harness.app.areq_db.backend
+        assert isinstance(backend, PgStore)
+        async with backend.pool.connection() as pooled:
             cursor = await pooled.execute(
                 "SELECT current_setting('plan_cache_mode'), generic_plans FROM pg_prepared_statements"
                 " WHERE statement LIKE %s",

@@ -11,90 +11,36 @@ may query the database through the ORM) runs in a thread through `AreqDatabase.o
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from guichet.core import clock
 from guichet.issuer.acs import answering, store
-from guichet.issuer.acs.fastpath.pgpool import AsyncDatabase, Batcher
+from guichet.issuer.acs.fastpath.batcher import Batcher
+from guichet.issuer.acs.fastpath.stores import AreqStore, Offload, Row
 from guichet.issuer.acs.messages import AReq, Erro
 from guichet.issuer.acs.rules import BUILTIN, decide, rules_load
 from guichet.issuer.cards.services import pan_index
 
-Offload = Callable[..., Awaitable[Any]]  # offload(fn, *args): fn(*args) in a thread, awaited
-Row = Sequence[Any]
-
 
 class AreqDatabase:
-    """The AReq's two database steps, grouped across the requests of one event loop.
+    """The AReq's two database steps (`stores.AreqStore`), grouped across the requests of one event
+    loop, and `offload` for what must run in a thread."""
 
-    PostgreSQL: through `db`, asynchronous connections, on the loop. SQLite (`db` None): the same
-    groups through Django's connection in a thread (`offload`): one transaction, so one WAL sync, for
-    the AReqs that arrived together.
-    """
-
-    def __init__(self, *, db: AsyncDatabase | None, offload: Offload, max_batch: int = 32) -> None:
-        self.db = db
+    def __init__(self, *, backend: AreqStore, offload: Offload, max_batch: int = 32) -> None:
+        self.backend = backend
         self.offload = offload
         # Django's connection for its vendor and operations only (no I/O). Held here because on the
         # event loop `django.db.connection` is per task: each AReq would build (and drop) a new one.
         self.django = connections[DEFAULT_DB_ALIAS]
         # One run at a time: the AReqs that arrive meanwhile make the next group.
-        self.lookup: Batcher[str, Row | None] = Batcher(self._lookups, max_batch=max_batch, parallel=1)
-        self.store: Batcher[store.Built, None] = Batcher(self._stores, max_batch=max_batch, parallel=1)
+        self.lookup: Batcher[str, Row | None] = Batcher(backend.lookups, max_batch=max_batch, parallel=1)
+        self.store: Batcher[store.Built, None] = Batcher(backend.stores, max_batch=max_batch, parallel=1)
 
-    async def _lookups(self, indexes: list[str]) -> Sequence[Row | None]:
-        """One query for the cards of several AReqs; on PostgreSQL retried once on a fresh connection,
-        since a pooled one may have been cut (a database restart) and a read can be repeated."""
-        if self.db is None:
-            rows: list[Row | None] = await self.offload(store.card_lookup_many, indexes)
-            return rows
-        try:
-            return await self._pg_lookups(self.db, indexes)
-        except psycopg.OperationalError:
-            return await self._pg_lookups(self.db, indexes)
-
-    async def _pg_lookups(self, db: AsyncDatabase, indexes: list[str]) -> list[Row | None]:
-        async with db.connection() as connection:
-            sql = store.card_lookup_many_sql(self.django)
-            cursor = await connection.execute(sql, [list(set(indexes))], prepare=True)
-            return store.card_rows_in_order(await cursor.fetchall(), indexes)
-
-    async def _stores(self, built: list[store.Built]) -> Sequence[BaseException | None]:
-        """The rows of several AReqs in one statement; if it fails, each on its own, so that one bad
-        row (a card deleted meanwhile) fails only its own AReq."""
-        if self.db is None:
-            results: list[BaseException | None] = await self.offload(store.areq_store_many, built)
-            return results
-        async with self.db.connection() as connection:
-            # One statement, atomic by itself, for the whole group: one round trip.
-            try:
-                return await self._pg_store(connection, built)
-            except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
-                if len(built) == 1:
-                    return [exc]
-            outcomes: list[BaseException | None] = []
-            for one in built:  # one row cannot be stored: each AReq on its own
-                try:
-                    outcomes += await self._pg_store(connection, [one])
-                except psycopg.Error as exc:
-                    if connection.broken:
-                        raise
-                    outcomes.append(exc)
-            return outcomes
-
-    @staticmethod
-    async def _pg_store(
-        connection: psycopg.AsyncConnection[Any], built: list[store.Built]
-    ) -> list[BaseException | None]:
-        sql, params = store.pg_store_statement(built, numbered=True)
-        async with psycopg.AsyncRawCursor(connection) as cursor:
-            await cursor.execute(sql, params, prepare=True)
-        return [None] * len(built)
+    async def close(self) -> None:
+        await self.backend.close()
 
 
 async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""fastpath.pgpool.Batcher: calls that arrive during a run go together into the next one."""
+"""fastpath.batcher.Batcher: calls that arrive during a run go together into the next one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from guichet.issuer.acs.fastpath.pgpool import Batcher
+from guichet.issuer.acs.fastpath.batcher import Batcher
 
 T = TypeVar("T")
 
