@@ -39,8 +39,8 @@ def _request(
         connection.close()
 
 
-@pytest.fixture
-def served(tmp_path: Path, outbound: Any) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+def _prepared(tmp_path: Path, outbound: Any) -> dict[str, str]:
+    """A migrated SQLite database with the cards of GOOD_FILE, and the environment to serve it."""
     smtp, sms = outbound
     env = {**KEYS, "GUICHET_EMAIL_URL": smtp.url, "GUICHET_SMS_URL": sms.url}
     env["GUICHET_ACS_NO_EPIN_POLICY"] = "sms_only"  # the imported cardholders have no ePin yet
@@ -50,20 +50,13 @@ def served(tmp_path: Path, outbound: Any) -> Iterator[tuple[int, subprocess.Pope
     cards.write_text(GOOD_FILE, encoding="utf-8")
     for args in (["migrate"], ["cards", "import", str(cards)]):
         assert run_guichet(tmp_path, *args, **env).returncode == 0
-    port = free_port()
+    return env
+
+
+def _started(tmp_path: Path, env: dict[str, str], port: int, command: list[str]) -> subprocess.Popen[str]:
+    """`command` (a server on `port`) started, once its /healthz answers 200."""
     process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-        [
-            sys.executable,
-            "-m",
-            "guichet.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--threads",
-            "2",
-        ],
+        [sys.executable, "-m", *command],
         env=clean_environ(tmp_path, **env, GUICHET_PUBLIC_URL=f"http://127.0.0.1:{port}"),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -76,15 +69,48 @@ def served(tmp_path: Path, outbound: Any) -> Iterator[tuple[int, subprocess.Pope
         assert process.poll() is None, process.communicate()[0]
         try:
             if _request(port, "GET", "/healthz")[0] == 200:
-                break
+                return process
         except OSError:
             pass
-        assert time.monotonic() < deadline, "guichet serve did not start"
+        assert time.monotonic() < deadline, f"{command[0]} did not start"
         time.sleep(0.2)
-    yield port, process
+
+
+def _stopped(process: subprocess.Popen[str]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
+
+
+@pytest.fixture
+def served(tmp_path: Path, outbound: Any) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    env = _prepared(tmp_path, outbound)
+    port = free_port()
+    command = ["guichet.cli", "serve", "--port", str(port), "--workers", "1", "--threads", "2"]
+    process = _started(tmp_path, env, port, command)
+    yield port, process
+    _stopped(process)
+
+
+def test_another_asgi_server_runs_the_module_level_application(tmp_path, outbound):
+    # What ARCHITECTURE.md and the module's docstring promise: `uvicorn guichet.server.app:application`.
+    env = _prepared(tmp_path, outbound)
+    port = free_port()
+    command = ["uvicorn", "guichet.server.app:application", "--host", "127.0.0.1", "--port", str(port)]
+    process = _started(tmp_path, env, port, command)
+    try:
+        body = json.dumps(areq_220(acctNumber=PAN_A)).encode()
+        status, headers, content = _request(
+            port, "POST", "/3ds/areq", body, {"Content-Type": "application/json"}
+        )
+        assert (status, headers["content-type"]) == (200, "application/json")
+        answer = json.loads(content)
+        assert (answer["messageType"], answer["transStatus"]) == ("ARes", "C")
+        status, headers, _ = _request(port, "GET", "/enrollment/")  # a page, through Django
+        assert status == 200
+        assert "csrftoken" in headers.get("set-cookie", "")
+    finally:
+        _stopped(process)
 
 
 def test_serve_answers_the_areq_and_the_pages_and_logs_each_request_once(served):

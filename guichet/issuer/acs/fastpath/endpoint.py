@@ -17,8 +17,7 @@ from __future__ import annotations
 import functools
 import io
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
@@ -27,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import split_domain_port, validate_host
 from django.utils.module_loading import import_string
 
+from guichet.core.asgi import Receive, Scope, Send
 from guichet.issuer.acs.fastpath.areq import AreqDatabase, acs_areq_answer_async
 from guichet.issuer.acs.messages.validation import MAX_AREQ_BYTES
 
@@ -40,10 +40,6 @@ HEADER_MIDDLEWARE = (
     "guichet.core.middleware.LanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 )
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 def _middleware_headers(secure: bool) -> list[tuple[bytes, bytes]] | None:
