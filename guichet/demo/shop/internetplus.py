@@ -26,7 +26,7 @@ from django.templatetags.static import static
 from guichet.core import clock
 from guichet.demo.shop.catalogue import SHOP_NAME
 from guichet.demo.shop.models import Notification, Order
-from guichet.demo.shop.threeds import HTTP_TIMEOUT_S, MAX_ANSWER_BYTES, PeerUnreachable
+from guichet.demo.shop.transport import HTTP_TIMEOUT_S, MAX_ANSWER_BYTES, PeerUnreachable
 
 CREDENTIALS_FILE = "demo-merchant.json"
 SIGNATURE_HEADER = "Guichet-Signature"

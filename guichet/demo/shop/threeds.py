@@ -2,44 +2,36 @@
 
 A real 3DS Server sends its AReq to the scheme's DS, which adds `dsTransID`, `dsReferenceNumber` and
 `dsURL` and forwards it to the issuer's ACS. Here one function plays both: it builds the complete
-AReq a DS would forward and posts it to `GUICHET_PUBLIC_URL/3ds/areq`. The DS half then receives the
-ACS's RReq at `/demo/ds/rreq`, checks it against the transaction it forwarded, answers an RRes and
-keeps what it received for the shop's result page.
+AReq a DS would forward and posts it to `GUICHET_PUBLIC_URL/3ds/areq`. The DS's other half, which
+receives the ACS's RReq, is ds.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import re
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
-from urllib.parse import urlsplit
+from typing import Any, Final
 
 from django.conf import settings
 from django.db import transaction
 from pydantic import ValidationError
 
 from guichet.core import clock, crypto
-from guichet.core.text import json_bad_path
 from guichet.demo.shop.catalogue import SHOP_NAME
 from guichet.demo.shop.messages import (
     CReq,
     CRes,
     DuplicateElement,
-    RReq,
-    RRes,
     b64url_decode,
     b64url_encode,
     error_elements,
     load_json_object,
 )
 from guichet.demo.shop.models import DsResult, DsTransaction, Order
-from guichet.issuer.acs.messages import ERROR_DESCRIPTIONS, ARes, Erro
-from guichet.issuer.acs.messages.fields import SUPPORTED_VERSIONS, UUID_PATTERN
+from guichet.demo.shop.transport import HttpTransport, PeerUnreachable, Transport
+from guichet.issuer.acs.messages import ARes, Erro
 
 MESSAGE_VERSION = "2.2.0"
 # The challenge takes the width of the shop's payment panel (notes §3.4: 05 = full window).
@@ -52,10 +44,6 @@ ACQUIRER_MERCHANT_ID = "LAGON-0001"
 MCC = "5942"  # book stores
 MERCHANT_COUNTRY = "540"  # New Caledonia, ISO 3166-1 numeric
 CURRENCIES = {"EUR": ("978", 2)}
-HTTP_TIMEOUT_S = 10.0
-MAX_ANSWER_BYTES = 64 * 1024
-MAX_RREQ_BYTES = 64 * 1024
-_UUID = re.compile(UUID_PATTERN)
 # challengeCancel 01: the cardholder chose "Annuler votre paiement" (notes §4.2).
 CANCELLED_BY_CARDHOLDER: Final = "01"
 
@@ -73,31 +61,6 @@ class Browser:
     screen_height: str = ""
     screen_width: str = ""
     tz: str = ""
-
-
-class PeerUnreachable(Exception):
-    """The ACS did not answer over HTTP."""
-
-
-class Transport(Protocol):
-    def post_json(self, url: str, body: bytes) -> tuple[int, bytes]:
-        """POST a JSON body; (status, answer body), or raise PeerUnreachable."""
-
-
-class HttpTransport:
-    def post_json(self, url: str, body: bytes) -> tuple[int, bytes]:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise PeerUnreachable("not an http(s) URL")
-        request = urllib.request.Request(url, data=body, method="POST")  # noqa: S310 (scheme checked above)
-        request.add_header("Content-Type", "application/json; charset=utf-8")
-        request.add_header("Accept", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
-                return response.status, response.read(MAX_ANSWER_BYTES)
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read(MAX_ANSWER_BYTES)
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise PeerUnreachable(type(getattr(exc, "reason", exc)).__name__) from None
 
 
 def acs_areq_url() -> str:
@@ -362,100 +325,3 @@ def threeds_challenge_complete(*, order_id: uuid.UUID, cres: str, session_data: 
             transaction__order=order, accepted=True, rreq__challengeCancel=CANCELLED_BY_CARDHOLDER
         ).exists()
         return _finish(order, Order.Status.CANCELLED if cancelled else Order.Status.REFUSED)
-
-
-# --- the Directory Server simulator ---------------------------------------------------------------
-
-
-def _ds_erro(code: str, detail: str, data: dict[str, Any] | None) -> dict[str, Any]:
-    def uuid_of(key: str) -> str | None:
-        value = (data or {}).get(key)
-        return value if isinstance(value, str) and _UUID.fullmatch(value) else None
-
-    version = (data or {}).get("messageVersion")
-    erro = Erro(
-        messageVersion=version if version in SUPPORTED_VERSIONS else MESSAGE_VERSION,
-        errorCode=code,  # type: ignore[arg-type]
-        errorComponent="D",
-        errorDescription=ERROR_DESCRIPTIONS[code],
-        errorDetail=detail[:2048] or "message",
-        errorMessageType="RReq",
-        threeDSServerTransID=uuid_of("threeDSServerTransID"),
-        acsTransID=uuid_of("acsTransID"),
-        dsTransID=uuid_of("dsTransID"),
-    )
-    return erro.model_dump(exclude_none=True)
-
-
-def _check_rreq(raw: bytes) -> tuple[dict[str, Any] | None, DsTransaction | None, dict[str, Any], bool]:
-    """(message as received, its transaction, the answer, accepted?)."""
-    if len(raw) > MAX_RREQ_BYTES:
-        return None, None, _ds_erro("101", "message too large", None), False
-    try:
-        data = load_json_object(raw)
-    except DuplicateElement as exc:
-        return None, None, _ds_erro("204", str(exc), None), False
-    except ValueError:
-        return None, None, _ds_erro("101", "message is not a JSON object", None), False
-    bad = json_bad_path(data)
-    if bad is not None:  # no element allows one, and the row below could not hold it (PostgreSQL)
-        return None, None, _ds_erro("203", bad.split(".")[0] or "(unnamed)", None), False
-    if data.get("messageType") != "RReq":
-        return data, None, _ds_erro("101", "messageType", data), False
-    if "messageVersion" not in data:
-        return data, None, _ds_erro("201", "messageVersion", data), False
-    if data["messageVersion"] not in SUPPORTED_VERSIONS:
-        return data, None, _ds_erro("102", "messageVersion", data), False
-    try:
-        rreq = RReq.model_validate(data)
-    except ValidationError as exc:
-        code, detail = error_elements(exc)
-        return data, None, _ds_erro(code, detail, data), False
-    known = DsTransaction.objects.filter(ds_trans_id=rreq.dsTransID).first()
-    if known is None:
-        return data, None, _ds_erro("301", "dsTransID", data), False
-    wrong = [
-        name
-        for name, expected in (
-            ("threeDSServerTransID", known.three_ds_server_trans_id),
-            ("acsTransID", known.acs_trans_id),
-        )
-        if getattr(rreq, name) != expected
-    ]
-    if wrong:
-        return data, known, _ds_erro("301", ",".join(wrong), data), False
-    if rreq.messageVersion != known.message_version or rreq.messageCategory != known.message_category:
-        detail = "messageVersion" if rreq.messageVersion != known.message_version else "messageCategory"
-        return data, known, _ds_erro("305", detail, data), False
-    rres = RRes(
-        messageVersion=rreq.messageVersion,
-        threeDSServerTransID=rreq.threeDSServerTransID,
-        acsTransID=rreq.acsTransID,
-        dsTransID=rreq.dsTransID,
-        resultsStatus="01",
-    )
-    return data, known, rres.model_dump(), True
-
-
-def ds_rreq_receive(*, raw: bytes) -> dict[str, Any]:
-    """Check an RReq from the ACS and answer an RRes, or an Erro naming what is wrong; keep both.
-
-    An RReq sent again for the same transaction (the ACS retrying after a lost answer) gets the same
-    RRes again; each arrival is recorded.
-    """
-    data, known, answer, accepted = _check_rreq(raw)
-    DsResult.objects.create(
-        transaction=known, received_at=clock.now(), accepted=accepted, rreq=data, answer=answer
-    )
-    cancel = (data or {}).get("challengeCancel") == CANCELLED_BY_CARDHOLDER
-    if accepted and cancel and known is not None and known.order_id is not None:
-        # The final CRes (transStatus N) may have come first and refused the order: it was a cancel.
-        Order.objects.filter(pk=known.order_id, status=Order.Status.REFUSED, trans_status="N").update(
-            status=Order.Status.CANCELLED, updated_at=clock.now()
-        )
-    return answer
-
-
-def ds_results(order: Order) -> list[DsResult]:
-    """The RReqs the DS received for this order's transaction, oldest first."""
-    return list(DsResult.objects.filter(transaction__order=order).order_by("id"))

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from guichet.core import clock
 from guichet.core.http import client_ip
 from guichet.demo.data import DEMO_CARDS, DEMO_EPIN
-from guichet.demo.shop import internetplus, threeds
+from guichet.demo.shop import ds, internetplus, threeds
 from guichet.demo.shop.catalogue import PRODUCTS, SHOP_NAME, price
 from guichet.demo.shop.forms import CardForm
 from guichet.demo.shop.models import Order
@@ -162,7 +162,7 @@ def order_page(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
         acs = _origin(order.acs_url)
         response["Content-Security-Policy"] = _csp(form_action=(acs,), frame_src=(acs,))
         return response
-    results = threeds.ds_results(order)
+    results = ds.ds_results(order)
     accepted = [r for r in results if r.accepted]
     rreq = accepted[-1].rreq if accepted else None
     # The AReq of another submit still on its way, or the RReq after the challenge: look again soon.
@@ -237,4 +237,4 @@ def notify(request: HttpRequest) -> JsonResponse:
 @csrf_exempt  # the ACS's RReq: a server-to-server protocol message
 @require_POST
 def ds_rreq(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(threeds.ds_rreq_receive(raw=request.body))
+    return JsonResponse(ds.ds_rreq_receive(raw=request.body))

@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from guichet.core import clock
+from guichet.demo.shop import ds as ds_simulator
 from guichet.demo.shop import threeds
 from guichet.demo.shop.messages import CReq, RRes, b64url_decode, b64url_encode
 from guichet.demo.shop.models import DsResult, DsTransaction, Order
@@ -301,7 +302,7 @@ def test_a_valid_rreq_gets_an_rres_and_is_kept_for_the_result_page(client, fake_
         answer,
         ds.ds_trans_id,
     )
-    assert threeds.ds_results(order) == [result]
+    assert ds_simulator.ds_results(order) == [result]
 
 
 def test_an_rreq_sent_again_gets_the_same_rres_and_both_arrivals_are_kept(client, fake_acs: FakeAcs):
