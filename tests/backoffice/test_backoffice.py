@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.delivery.models import OutboxMessage
@@ -58,7 +59,9 @@ def test_the_back_office_requires_a_staff_login(db):
 def test_the_audit_log_lists_events(admin_client):
     # given
     import_marie()
-    audit_record(event="enrollment:code:verify", subject="cardholder:42", ip="192.0.2.7", outcome="failure")
+    audit_record(
+        event=Event("enrollment:code:verify"), subject="cardholder:42", ip="192.0.2.7", outcome="failure"
+    )
     event = AuditEvent.objects.get(event="cards:file:import")
     # when
     listing = fetch(admin_client, "/admin/audit/auditevent/")
@@ -76,7 +79,9 @@ def test_the_audit_log_lists_events(admin_client):
 
 def test_audit_events_cannot_be_added_changed_or_deleted(admin_client):
     # given
-    event = audit_record(event="cards:epin:verify", subject="cardholder:7", ip="192.0.2.7", outcome="failure")
+    event = audit_record(
+        event=Event("cards:epin:verify"), subject="cardholder:7", ip="192.0.2.7", outcome="failure"
+    )
     base = "/admin/audit/auditevent/"
     # when
     listing = fetch(admin_client, base)

@@ -155,11 +155,11 @@ def test_outcome_of_a_failure_has_neither_eci_nor_value(client, status):
 def test_outcome_without_card_refuses(client):
     tx = challenged(client)
     Card.objects.all().delete()
-    tx = acs_transaction_get(acs_trans_id=tx.pk)
-    assert tx is not None
+    again = acs_transaction_get(acs_trans_id=tx.pk)
+    assert again is not None
     with pytest.raises(ValueError, match="no card"):
-        acs_outcome(transaction=tx, trans_status="Y")
-    assert acs_outcome(transaction=tx, trans_status="N").eci == ""
+        acs_outcome(transaction=again, trans_status="Y")
+    assert acs_outcome(transaction=again, trans_status="N").eci == ""
 
 
 def test_challenge_contact(client):
