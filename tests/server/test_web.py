@@ -202,4 +202,4 @@ def test_favicon_ico_leads_to_the_svg_icon():
     icon = client.get(response["Location"])
     assert icon.status_code == 200
     assert icon["Content-Type"] == "image/svg+xml"
-    assert b"<svg" in b"".join(icon.streaming_content)  # type: ignore[attr-defined]  # a FileResponse
+    assert b"<svg" in icon.getvalue()
