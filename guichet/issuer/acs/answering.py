@@ -28,7 +28,7 @@ from guichet.issuer.acs.services import (
     AV_STATUSES,
     CHALLENGE_PATH,
     DEMO_DS_PATH,
-    Outcome,
+    AuthenticationProof,
     masked,
     outcome_for,
 )
@@ -50,7 +50,7 @@ def _purchase_date(value: str | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC) if moment is not None else None
 
 
-def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: Outcome) -> ARes:
+def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: AuthenticationProof) -> ARes:
     config = settings.GUICHET
     status = decision.trans_status
     wire: dict[str, Any] = {
@@ -126,7 +126,7 @@ def areq_build(
     rule, decision, broken = chosen
     now, pan, scheme, card = context.now, areq.acctNumber, context.scheme, context.card
     status = decision.trans_status
-    outcome = Outcome(eci="", authentication_value="")
+    outcome = AuthenticationProof(eci="", authentication_value="")
     if status in AV_STATUSES:
         outcome = outcome_for(
             scheme=scheme,

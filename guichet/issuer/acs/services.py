@@ -5,7 +5,7 @@ The AReq itself is answered by answering.py (its steps) and store.py (its rows).
 For the browser challenge (guichet.issuer.acs.challenge) and its RReq:
 - `acs_transaction_get(*, acs_trans_id, for_update=False) -> AcsTransaction | None`
 - `acs_message_log(*, transaction, kind, direction, body) -> AcsMessage` (masks the PAN)
-- `acs_outcome(*, transaction, trans_status, method) -> Outcome` (eci + authenticationValue)
+- `acs_outcome(*, transaction, trans_status, method) -> AuthenticationProof` (eci + authenticationValue)
 - `acs_challenge_contact(*, transaction) -> ChallengeContact` (cardholder, phone, ePin or SMS alone)
 For the issuer's authorisation system: `acs_av_verify(*, pan, value, eci, amount, currency, ip)`.
 """
@@ -105,12 +105,16 @@ def acs_message_log(
 
 
 @dataclass(frozen=True)
-class Outcome:
+class AuthenticationProof:
+    """What the ARes or RReq carries to show the cardholder was authenticated."""
+
     eci: str  # "" when the scheme sends none (N, U, R)
     authentication_value: str  # 28 characters for Y and A, "" otherwise
 
 
-def acs_outcome(*, transaction: AcsTransaction, trans_status: str, method: str = Method.SMS_OTP) -> Outcome:
+def acs_outcome(
+    *, transaction: AcsTransaction, trans_status: str, method: str = Method.SMS_OTP
+) -> AuthenticationProof:
     """The eci and authenticationValue of a transaction's final transStatus, for the RReq.
 
     `trans_status` is the RReq's (Y N U A R); `method` is how the cardholder was authenticated
@@ -119,7 +123,7 @@ def acs_outcome(*, transaction: AcsTransaction, trans_status: str, method: str =
     empty. Nothing is saved: store `eci` and `authentication_value` on the transaction with the RReq.
     """
     if trans_status not in AV_STATUSES:
-        return Outcome(eci="", authentication_value="")
+        return AuthenticationProof(eci="", authentication_value="")
     if transaction.card is None:
         raise ValueError("the transaction has no card: no authentication value can be computed")
     return outcome_for(
@@ -148,7 +152,7 @@ def outcome_for(
     amount: str,
     currency: str,
     merchant_name: str,
-) -> Outcome:
+) -> AuthenticationProof:
     algorithm = algorithm_for(scheme)
     eci = algorithm.eci(trans_status, message_category=message_category)
     value = algorithm.compute(
@@ -164,7 +168,7 @@ def outcome_for(
             merchant_name=merchant_name,
         )
     )
-    return Outcome(eci=eci, authentication_value=value)
+    return AuthenticationProof(eci=eci, authentication_value=value)
 
 
 @dataclass(frozen=True)
