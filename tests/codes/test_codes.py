@@ -14,6 +14,7 @@ from django.db import transaction
 
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
+from guichet.codes.alerts import blocked_alert
 from guichet.codes.models import CredentialThrottle, OneTimeCode
 from guichet.codes.services import (
     Alert,
@@ -29,7 +30,6 @@ from guichet.core import crypto
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.services import outbox_content
 from guichet.issuer.cards.services import epin_set, epin_verify
-from guichet.issuer.enrollment.services import blocked_alert
 from tests.support.factories import make_cardholder
 
 pytestmark = pytest.mark.django_db
@@ -351,7 +351,7 @@ def test_the_blocked_alert_enqueues_an_email_to_the_cardholder(clock):
     codes = issue(subject=key)
     # when
     for _ in range(5):
-        verify(wrong(codes), subject=key, alert=blocked_alert(holder, "fr"))
+        verify(wrong(codes), subject=key, alert=blocked_alert(email=holder.email, language="fr"))
     # then exactly one email to the owner, nothing by SMS
     [message] = OutboxMessage.objects.all()
     assert (message.channel, message.recipient, message.template) == (
@@ -370,7 +370,7 @@ def test_epin_checks_go_through_the_same_throttle(clock):
     # given a cardholder with an ePin
     holder = make_cardholder(email="epin@example.com", phone="+687750002")
     epin_set(cardholder=holder, epin="2468", confirmation="2468", ip=IP)
-    alert = blocked_alert(holder, "fr")
+    alert = blocked_alert(email=holder.email, language="fr")
     # when 5 wrong ePins are typed
     for _ in range(5):
         with transaction.atomic():

@@ -11,9 +11,10 @@ from django.db import transaction
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
+from guichet.codes.alerts import blocked_alert
 from guichet.codes.models import OneTimeCode
 from guichet.codes.ratelimit import rate_allow
-from guichet.codes.services import Alert, Blocked, CodeSpec, SendRefused, codes_issue, codes_verify
+from guichet.codes.services import Blocked, CodeSpec, SendRefused, codes_issue, codes_verify
 from guichet.core import clock, crypto
 from guichet.core.masking import mask_email
 from guichet.delivery.services import outbox_enqueue_email, outbox_enqueue_sms
@@ -35,20 +36,6 @@ class Outcome(enum.Enum):
     VERIFIED = "verified"
     FAILED = "failed"
     EXPIRED = "expired"
-
-
-def blocked_alert(cardholder: Cardholder, language: str) -> Alert:
-    """Tell the owner by email that their credential is blocked (PRODUCT.md §5)."""
-
-    def send(until: dt.datetime) -> None:
-        outbox_enqueue_email(
-            to=cardholder.email,
-            template="credential_blocked",
-            language=language,
-            context={"brand": settings.GUICHET.branding, "until": until},
-        )
-
-    return Alert(send=send)
 
 
 def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> Outcome:
@@ -159,7 +146,7 @@ def enrollment_verify(
                 subject=cardholder.portal_throttle_key,
                 entries={"sms": sms_code, "email": email_code},
                 ip=ip,
-                alert=blocked_alert(cardholder, language),
+                alert=blocked_alert(email=cardholder.email, language=language),
             )
     except Blocked:
         return Outcome.BLOCKED

@@ -3,7 +3,7 @@
 These pages live inside the merchant's iframe, on another site than the merchant's page: they must
 be frameable (their own CSP, no X-Frame-Options), and they can rely on no cookie (third-party cookies
 are blocked there), so Django's session and CSRF cookie are not used; each form carries instead a
-single-use token bound to the transaction (see services).
+single-use token bound to the transaction (see screen.py).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from django.views.decorators.http import require_POST
 from guichet.core.http import client_ip
 from guichet.core.middleware import with_issuer_logo
 from guichet.issuer.acs.challenge import display
+from guichet.issuer.acs.challenge.creq import challenge_creq
 from guichet.issuer.acs.challenge.models import Challenge
-from guichet.issuer.acs.challenge.services import Screen, challenge_creq, challenge_step
+from guichet.issuer.acs.challenge.screen import Screen
+from guichet.issuer.acs.challenge.steps import challenge_step
 
 MAX_FIELD = 16 * 1024
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")

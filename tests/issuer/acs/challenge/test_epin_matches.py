@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import guichet.issuer.acs.challenge.services as challenge_services
+import guichet.issuer.acs.challenge.steps as challenge_steps
 from guichet.audit.models import AuditEvent
 from guichet.codes.models import CredentialThrottle
 from guichet.issuer.cards.services import epin_matches
@@ -47,5 +47,6 @@ def test_no_throttling_and_no_audit() -> None:
 
 
 def test_the_challenge_uses_the_public_function() -> None:
-    assert challenge_services.epin_matches is epin_matches
-    assert not hasattr(challenge_services, "_epin_hash")
+    # The module's namespace: steps.py imports the function, it does not re-export it.
+    assert vars(challenge_steps)["epin_matches"] is epin_matches
+    assert not hasattr(challenge_steps, "_epin_hash")

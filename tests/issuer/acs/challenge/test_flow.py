@@ -16,7 +16,7 @@ from guichet.codes.models import CredentialThrottle
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.worker import deliver_due
 from guichet.issuer.acs.challenge.models import Challenge
-from guichet.issuer.acs.challenge.services import challenge_expire_due
+from guichet.issuer.acs.challenge.timeouts import challenge_expire_due
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from tests.issuer.acs.challenge.support import (
     DirectoryServer,

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from guichet.delivery.worker import deliver_due
 from guichet.issuer.acs.authvalue import algorithm_for
-from guichet.issuer.acs.challenge.services import challenge_expire_due
+from guichet.issuer.acs.challenge.timeouts import challenge_expire_due
 from guichet.issuer.acs.messages.creq import CReq, parse_creq
 from guichet.issuer.acs.messages.cres import CRes
 from guichet.issuer.acs.messages.erro import Erro
