@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from guichet.payonbill.subscribers.importing import subscribers_import
 from guichet.payonbill.subscribers.models import Mailbox
-from guichet.payonbill.subscribers.services import subscribers_import
 
 # A mono-BAL contract not yet personalised (signs in with the operator's initial login), and a
 # multi-BAL contract whose mailboxes sign in directly. Demo passwords only. Both have an internet

@@ -18,8 +18,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from guichet.core import clock as guichet_clock
+from guichet.payonbill.subscribers.billing import contract_charge
 from guichet.payonbill.subscribers.models import BillCharge, Contract
-from guichet.payonbill.subscribers.services import subscribers_bill_add
 from tests.payonbill.checkout.merchant import MerchantSite
 from tests.payonbill.checkout.support import (
     PASSWORD,
@@ -492,7 +492,7 @@ def test_above_the_payment_cap(page, shop, outbound, delivery_thread, words):
 def test_above_the_monthly_cap(page, shop, outbound, delivery_thread, words):
     contract = multi_bal()
     for n in range(6):
-        subscribers_bill_add(
+        contract_charge(
             contract=contract,
             mailbox=None,
             payment_public_id=f"pay_before{n}",

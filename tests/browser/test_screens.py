@@ -35,7 +35,7 @@ from playwright.sync_api import Frame, Locator, Page, expect
 
 from guichet.core import clock as guichet_clock
 from guichet.issuer.cards.services import epin_set
-from guichet.payonbill.subscribers.services import subscribers_bill_add, subscribers_bill_refund
+from guichet.payonbill.subscribers.billing import charge_refund, contract_charge
 from tests.browser import test_checkout as checkout_walk
 from tests.browser import test_demo_shop as shop_walk
 from tests.browser import test_enrollment_portal as portal_walk
@@ -251,11 +251,11 @@ def test_subscriber_pages_fit_phones(
             ("PANIER EDITEUR", now - dt.timedelta(days=40)),
         ]
     ):
-        subscribers_bill_add(
+        contract_charge(
             contract=marie, mailbox=mailbox, payment_public_id=f"pay_{n}", merchant_name=PUBLISHER,
             product=product, amount=129_990, at=at,
         )  # fmt: skip
-    subscribers_bill_refund("pay_1", 1000)
+    charge_refund(payment_public_id="pay_1", amount=1000)
     # the sign-in, then its single error
     subscriber_walk.open_signin(page, words)
     address = page.get_by_label(words.address_label, exact=True)

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from guichet.core import clock as domain_clock
+from guichet.payonbill.subscribers.billing import contract_charge
 from guichet.payonbill.subscribers.models import Contract, Mailbox
-from guichet.payonbill.subscribers.services import subscribers_bill_add
 from tests.payonbill.subscribers.factories import make_contract
 
 pytestmark = pytest.mark.browser
@@ -318,7 +318,7 @@ def test_the_customer_space_shows_purchases_and_blocks_pay_on_bill(page, marie, 
     # given two purchases on the current bill
     now = domain_clock.now()
     for payment, amount in (("pay_1", 390), ("pay_2", 1000)):
-        subscribers_bill_add(
+        contract_charge(
             contract=marie,
             mailbox=None,
             payment_public_id=payment,
@@ -350,7 +350,7 @@ def test_a_past_bill_and_the_password_page(page, marie, words):
     """The customer space's other pages, shown as the links reach them (and, like every page here,
     through the accessibility gate of tests/browser/conftest.py)."""
     # given a purchase on last month's bill
-    subscribers_bill_add(
+    contract_charge(
         contract=marie,
         mailbox=None,
         payment_public_id="pay_1",

@@ -8,8 +8,9 @@ from django.test import Client
 
 from guichet.core import clock
 from guichet.demo.subscribers import demo_seed
+from guichet.payonbill.subscribers.billing import contract_charge
 from guichet.payonbill.subscribers.models import Contract, Mailbox
-from guichet.payonbill.subscribers.services import subscribers_bill_add, subscribers_signin
+from guichet.payonbill.subscribers.signin import mailbox_signin
 from tests.payonbill.subscribers.factories import make_contract
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ def test_the_back_office_shows_contracts_without_any_password_hash():
     # given
     contract = make_contract(number="LG-7", mailboxes=[("marie@lagon.example", "Lagon-2026", True)])
     mailbox = contract.mailboxes.get()
-    subscribers_bill_add(
+    contract_charge(
         contract=contract,
         mailbox=mailbox,
         payment_public_id="pay_7",
@@ -63,8 +64,6 @@ def test_the_demo_subscribers_are_one_of_each_kind_and_seeded_once():
         "LG-100001": "192.0.2.101",
         "LG-200002": "192.0.2.102",
     }
-    mono = subscribers_signin(login="lagon100001", password="Bienvenue-1", ip="::1", language="fr")
-    multi = subscribers_signin(
-        login="paul.kafeat@lagon.example", password="Lagon-2026", ip="::1", language="fr"
-    )
+    mono = mailbox_signin(login="lagon100001", password="Bienvenue-1", ip="::1", language="fr")
+    multi = mailbox_signin(login="paul.kafeat@lagon.example", password="Lagon-2026", ip="::1", language="fr")
     assert (mono.outcome.value, multi.outcome.value) == ("personalise", "signed_in")

@@ -31,16 +31,14 @@ from guichet.payonbill.merchants.services import (
     payment_for_checkout,
     payment_refuse,
 )
-from guichet.payonbill.subscribers.models import Contract, Mailbox
-from guichet.payonbill.subscribers.services import (
-    subscribers_bill_add,
-    subscribers_bill_refund,
-    subscribers_contract_address,
-    subscribers_individual_signin,
-    subscribers_line_contract,
-    subscribers_lock_contract,
-    subscribers_month_total,
+from guichet.payonbill.subscribers.billing import (
+    charge_refund,
+    contract_charge,
+    contract_lock,
+    contract_month_total,
 )
+from guichet.payonbill.subscribers.models import Contract, Mailbox
+from guichet.payonbill.subscribers.rollout import contract_address, contract_individual_signin, line_contract
 
 BILL_CURRENCY = "EUR"  # the internet bill is in euros; the caps are too
 SUMMARY_VALIDITY = dt.timedelta(days=3)
@@ -90,17 +88,17 @@ def _payer(*, mailbox: Mailbox | None, ip: str) -> Payer | Step | Refusal:
     """Who pays: the signed-in mailbox's contract, else the contract of the recognised line when it
     does not have the new individual sign-in yet (the legacy path); otherwise the sign-in first.
 
-    The individual sign-in works from any connection (subscribers_line_contract), so an unknown line
+    The individual sign-in works from any connection (line_contract), so an unknown line
     leads to the sign-in, not to a refusal. Only a contract with an internet line pays on its bill.
     """
     if mailbox is not None:
         if mailbox.contract.line_ip is None:
             return Refusal.NOT_SUBSCRIBER
         return Payer(contract=mailbox.contract, email=mailbox.address, mailbox=mailbox)
-    contract = subscribers_line_contract(ip)
-    if contract is None or subscribers_individual_signin(contract):
+    contract = line_contract(ip=ip)
+    if contract is None or contract_individual_signin(contract=contract):
         return Step.SIGN_IN
-    return Payer(contract=contract, email=subscribers_contract_address(contract), mailbox=None)
+    return Payer(contract=contract, email=contract_address(contract=contract), mailbox=None)
 
 
 def checkout_confirm(
@@ -166,7 +164,7 @@ def _charge(payment: Payment, *, payer: Payer, language: str) -> None:
     The contract's row lock serialises the purchases of one subscriber, so the monthly total read
     here cannot be overtaken by a parallel purchase before this one is recorded.
     """
-    contract = subscribers_lock_contract(payer.contract.pk)
+    contract = contract_lock(contract_id=payer.contract.pk)
     config = settings.GUICHET.checkout
     if contract.pay_on_bill_blocked:
         raise PaymentRefused(Refusal.BLOCKED.value)
@@ -175,9 +173,9 @@ def _charge(payment: Payment, *, payer: Payer, language: str) -> None:
     if payment.amount > config.payment_cap:
         raise PaymentRefused(Refusal.PAYMENT_CAP.value)
     now = clock.now()
-    if subscribers_month_total(contract, now) + payment.amount > config.monthly_cap:
+    if contract_month_total(contract=contract, at=now) + payment.amount > config.monthly_cap:
         raise PaymentRefused(Refusal.MONTHLY_CAP.value)
-    subscribers_bill_add(
+    contract_charge(
         contract=contract,
         mailbox=payer.mailbox,
         payment_public_id=payment.public_id,
@@ -250,4 +248,4 @@ def checkout_cancel(*, payment_id: str, ip: str) -> Payment | None:
 def checkout_refunded(payment: Payment, refund: Refund) -> None:
     """A refund of a pay-on-bill payment is credited on the bill it was charged to (in the refund's
     transaction: if the credit fails, so does the refund)."""
-    subscribers_bill_refund(payment.public_id, refund.amount)
+    charge_refund(payment_public_id=payment.public_id, amount=refund.amount)

@@ -27,7 +27,7 @@ from guichet.payonbill.checkout.services import (
 from guichet.payonbill.merchants import models as m
 from guichet.payonbill.merchants.models import Payment
 from guichet.payonbill.merchants.services import payment_return_url
-from guichet.payonbill.subscribers.services import subscribers_current, subscribers_signin_url
+from guichet.payonbill.subscribers.sessions import subscribers_current, subscribers_signin_url
 
 INTENT = "checkout:intent"  # the payment confirmed before the sign-in, resumed after it
 INTENT_MAX_AGE_S = 15 * 60

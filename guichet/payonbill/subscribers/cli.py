@@ -9,7 +9,7 @@ def cmd_subscribers_import(args: argparse.Namespace) -> int:
     from guichet.config.bootstrap import django_setup, import_file
 
     django_setup()
-    from guichet.payonbill.subscribers.services import SubscribersImportReport, subscribers_import
+    from guichet.payonbill.subscribers.importing import SubscribersImportReport, subscribers_import
 
     def summary(report: SubscribersImportReport) -> str:
         return (

@@ -1,19 +1,19 @@
 from django.urls import URLPattern, URLResolver, path
 
-from guichet.payonbill.subscribers import views
+from guichet.payonbill.subscribers import account_views, signin_views
 
 app_name = "subscribers"
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.home, name="home"),
-    path("signin/", views.signin, name="signin"),
-    path("personalise/", views.personalise, name="personalise"),
-    path("forgot/", views.forgot, name="forgot"),
-    path("reset/", views.reset, name="reset"),
-    path("signout/", views.signout, name="signout"),
-    path("signout-everywhere/", views.signout_everywhere, name="signout_everywhere"),
-    path("password/", views.password, name="password"),
-    path("pay-on-bill/", views.pay_on_bill, name="pay_on_bill"),
-    path("bills/<str:period>/", views.bill_page, name="bill"),
-    path("operator.css", views.operator_css, name="operator_css"),
+    path("", account_views.home, name="home"),
+    path("signin/", signin_views.signin, name="signin"),
+    path("personalise/", signin_views.personalise, name="personalise"),
+    path("forgot/", signin_views.forgot, name="forgot"),
+    path("reset/", signin_views.reset, name="reset"),
+    path("signout/", signin_views.signout, name="signout"),
+    path("signout-everywhere/", account_views.signout_everywhere, name="signout_everywhere"),
+    path("password/", account_views.password, name="password"),
+    path("pay-on-bill/", account_views.pay_on_bill, name="pay_on_bill"),
+    path("bills/<str:period>/", account_views.bill_page, name="bill"),
+    path("operator.css", signin_views.operator_css, name="operator_css"),
 ]

@@ -12,8 +12,8 @@ from django.test import Client
 
 from guichet.payonbill.merchants.models import Payment
 from guichet.payonbill.merchants.services import merchants_create
+from guichet.payonbill.subscribers.importing import subscribers_import
 from guichet.payonbill.subscribers.models import BillCharge, Contract, Mailbox
-from guichet.payonbill.subscribers.services import subscribers_import
 from tests.payonbill.checkout.merchant import MerchantSite
 
 PASSWORD = "initial-Passw0rd"

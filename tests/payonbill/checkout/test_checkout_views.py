@@ -17,8 +17,8 @@ from guichet.core import clock as guichet_clock
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.services import outbox_content
 from guichet.payonbill.merchants.services import merchant_notification_secret
+from guichet.payonbill.subscribers.billing import contract_charge, contract_month_total
 from guichet.payonbill.subscribers.models import BillCharge, Contract
-from guichet.payonbill.subscribers.services import subscribers_bill_add, subscribers_month_total
 from tests.payonbill.checkout.merchant import signature_ok
 from tests.payonbill.checkout.support import (
     PASSWORD,
@@ -429,7 +429,7 @@ def test_monthly_cap_counts_the_contract_s_month_and_refuses_beyond(shop, settin
     sign_in(client, "paul@lagon.example")
     # 280 EUR already on this month's bill, by both mailboxes of the contract
     for n, login in enumerate(["paul@lagon.example", "lea@lagon.example"] * 3 + ["paul@lagon.example"]):
-        subscribers_bill_add(
+        contract_charge(
             contract=contract,
             mailbox=mailbox(login),
             payment_public_id=f"pay_earlier{n}",
@@ -456,7 +456,7 @@ def test_monthly_cap_ignores_last_month(shop):
     client = browser()
     sign_in(client, "paul@lagon.example")
     last_month = guichet_clock.now().replace(day=1) - dt.timedelta(days=3)  # surely last month in Paris
-    subscribers_bill_add(
+    contract_charge(
         contract=contract,
         mailbox=None,
         payment_public_id="pay_lastmonth",
@@ -580,7 +580,7 @@ def test_refund_through_the_api_is_credited_on_the_bill(shop):
     assert answer.status_code == 201, answer.content
     charge = BillCharge.objects.get(payment_public_id=created["id"])
     assert (charge.amount, charge.refunded_amount) == (4000, 1500)
-    assert subscribers_month_total(contract, guichet_clock.now()) == 2500
+    assert contract_month_total(contract=contract, at=guichet_clock.now()) == 2500
 
 
 def test_posting_a_confirmation_for_a_payment_paid_elsewhere_does_not_reveal_the_address(shop):
@@ -643,7 +643,7 @@ def test_the_month_is_the_calendar_month_in_the_billing_time_zone(shop, clock):
         seconds=(dt.datetime(year, 1, 31, 22, 30, tzinfo=dt.UTC) - guichet_clock.now()).total_seconds()
     )
     contract = multi_bal()
-    subscribers_bill_add(
+    contract_charge(
         contract=contract,
         mailbox=None,
         payment_public_id="pay_january",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+from guichet.payonbill.subscribers.importing import subscribers_import
 from guichet.payonbill.subscribers.models import Contract, Mailbox
-from guichet.payonbill.subscribers.services import subscribers_import
 
 _seq = itertools.count(1)
 

@@ -12,18 +12,16 @@ from django.test import Client
 from guichet.audit.models import AuditEvent
 from guichet.core import clock as domain_clock
 from guichet.core.views import contrast
-from guichet.payonbill.subscribers.models import BillCharge, Contract, Mailbox
-from guichet.payonbill.subscribers.services import (
+from guichet.payonbill.subscribers.billing import (
     BillError,
     billing_period,
-    rollout_bucket,
-    subscribers_bill_add,
-    subscribers_bill_refund,
-    subscribers_individual_signin,
-    subscribers_line_contract,
-    subscribers_lock_contract,
-    subscribers_month_total,
+    charge_refund,
+    contract_charge,
+    contract_lock,
+    contract_month_total,
 )
+from guichet.payonbill.subscribers.models import BillCharge, Contract, Mailbox
+from guichet.payonbill.subscribers.rollout import contract_individual_signin, line_contract, rollout_bucket
 from guichet.payonbill.subscribers.sessions import subscribers_signin_url
 from tests.payonbill.subscribers.factories import make_contract, multi_bal
 from tests.payonbill.subscribers.helpers import (
@@ -57,7 +55,7 @@ def contract() -> Contract:
 
 
 def charge(contract: Contract, payment: str, amount: int, at: dt.datetime, **extra) -> BillCharge:
-    return subscribers_bill_add(
+    return contract_charge(
         contract=contract,
         mailbox=extra.pop("mailbox", None),
         payment_public_id=payment,
@@ -88,13 +86,13 @@ def test_the_month_total_counts_the_month_of_the_bill_net_of_refunds(contract):
     charge(contract, "pay_nov2", 5000, dt.datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     charge(other, "pay_other", 1000, dt.datetime(2026, 11, 20, 12, 0, tzinfo=UTC))
     # when
-    subscribers_bill_refund("pay_nov2", 1200)
+    charge_refund(payment_public_id="pay_nov2", amount=1200)
     # then
     november = dt.datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
-    assert subscribers_month_total(contract, november) == 390 + 5000 - 1200
-    assert subscribers_month_total(contract, dt.datetime(2026, 10, 15, tzinfo=UTC)) == 4000
-    assert subscribers_month_total(contract, dt.datetime(2026, 12, 1, tzinfo=UTC)) == 0
-    assert subscribers_month_total(other, november) == 1000
+    assert contract_month_total(contract=contract, at=november) == 390 + 5000 - 1200
+    assert contract_month_total(contract=contract, at=dt.datetime(2026, 10, 15, tzinfo=UTC)) == 4000
+    assert contract_month_total(contract=contract, at=dt.datetime(2026, 12, 1, tzinfo=UTC)) == 0
+    assert contract_month_total(contract=other, at=november) == 1000
 
 
 def test_a_payment_is_charged_at_most_once(contract):
@@ -116,20 +114,20 @@ def test_a_charge_must_be_positive(contract, amount):
 
 def test_refunds_never_exceed_the_amount_charged(contract):
     charge(contract, "pay_1", 390, domain_clock.now())
-    assert subscribers_bill_refund("pay_1", 200).refunded_amount == 200
+    assert charge_refund(payment_public_id="pay_1", amount=200).refunded_amount == 200
     with pytest.raises(BillError) as too_much:
-        subscribers_bill_refund("pay_1", 191)
+        charge_refund(payment_public_id="pay_1", amount=191)
     assert too_much.value.code == "too_much"
-    assert subscribers_bill_refund("pay_1", 190).refunded_amount == 390
+    assert charge_refund(payment_public_id="pay_1", amount=190).refunded_amount == 390
     with pytest.raises(BillError) as unknown:
-        subscribers_bill_refund("pay_unknown", 1)
+        charge_refund(payment_public_id="pay_unknown", amount=1)
     assert unknown.value.code == "unknown"
     assert BillCharge.objects.get().refunded_amount == 390
     assert AuditEvent.objects.filter(event="subscribers:bill:refunded").count() == 2
 
 
 def test_lock_contract_returns_the_row(contract):
-    assert subscribers_lock_contract(contract.pk) == contract
+    assert contract_lock(contract_id=contract.pk) == contract
 
 
 # --- roll-out and the line ---------------------------------------------------------------------
@@ -148,24 +146,24 @@ def test_rollout_share_start_date_and_list(settings, clock):
     contracts = [Contract(number=f"LG-{n:05d}") for n in range(400)]
 
     def share() -> int:
-        return sum(subscribers_individual_signin(c) for c in contracts)
+        return sum(contract_individual_signin(contract=c) for c in contracts)
 
     # everybody by default
     assert share() == 400
     # nobody at 0 %, except the listed pilots
     subscriber_settings(settings, rollout_percent=0, rollout_contracts=("LG-00007", "LG-00011"))
-    assert [c.number for c in contracts if subscribers_individual_signin(c)] == ["LG-00007", "LG-00011"]
+    assert [c.number for c in contracts if contract_individual_signin(contract=c)] == ["LG-00007", "LG-00011"]
     # a quarter at 25 %, always the same ones, and those of 25 % are still in at 50 %
     subscriber_settings(settings, rollout_percent=25, rollout_contracts=())
-    quarter = {c.number for c in contracts if subscribers_individual_signin(c)}
+    quarter = {c.number for c in contracts if contract_individual_signin(contract=c)}
     assert 70 < len(quarter) < 130
     subscriber_settings(settings, rollout_percent=50)
-    half = {c.number for c in contracts if subscribers_individual_signin(c)}
+    half = {c.number for c in contracts if contract_individual_signin(contract=c)}
     assert quarter < half
     # before the start date only the pilots have it
     start = domain_clock.now() + dt.timedelta(days=1)
     subscriber_settings(settings, rollout_start=start, rollout_contracts=("LG-00003",))
-    assert [c.number for c in contracts if subscribers_individual_signin(c)] == ["LG-00003"]
+    assert [c.number for c in contracts if contract_individual_signin(contract=c)] == ["LG-00003"]
     clock.advance(seconds=86400)
     assert share() == len(half | {"LG-00003"})
 
@@ -175,12 +173,12 @@ def test_the_line_is_recognised_from_the_client_address():
     make_contract(number="LG-1", line_ip="203.0.113.10")
     make_contract(number="LG-2", line_ip="2001:db8::1")
     # then
-    assert subscribers_line_contract("203.0.113.10").number == "LG-1"
-    assert subscribers_line_contract("2001:0db8:0000::0001").number == "LG-2"
-    assert subscribers_line_contract("::ffff:203.0.113.10").number == "LG-1"
-    assert subscribers_line_contract("203.0.113.11") is None
-    assert subscribers_line_contract("") is None
-    assert subscribers_line_contract("not an address") is None
+    assert line_contract(ip="203.0.113.10").number == "LG-1"
+    assert line_contract(ip="2001:0db8:0000::0001").number == "LG-2"
+    assert line_contract(ip="::ffff:203.0.113.10").number == "LG-1"
+    assert line_contract(ip="203.0.113.11") is None
+    assert line_contract(ip="") is None
+    assert line_contract(ip="not an address") is None
 
 
 def test_the_signin_url_keeps_only_local_paths():
@@ -204,7 +202,7 @@ def test_the_customer_space_shows_the_current_bill_and_past_ones(contract, clock
     marie, paul = contract.mailboxes.order_by("login")
     charge(contract, "pay_1", 390, now, mailbox=marie)
     charge(contract, "pay_2", 1250, now, mailbox=paul, merchant="Kiosque", product="Journal")
-    subscribers_bill_refund("pay_2", 250)
+    charge_refund(payment_public_id="pay_2", amount=250)
     old = now - dt.timedelta(days=62)
     charge(contract, "pay_0", 999, old, product="Ancien achat")
     other = multi_bal("jean@lagon.example")

@@ -6,13 +6,11 @@ import pytest
 
 from guichet.audit.models import AuditEvent
 from guichet.cli import main
+from guichet.payonbill.subscribers.account import mailbox_personalise
+from guichet.payonbill.subscribers.importing import subscribers_import
 from guichet.payonbill.subscribers.models import Contract, Mailbox
 from guichet.payonbill.subscribers.passwords import password_verify
-from guichet.payonbill.subscribers.services import (
-    subscribers_import,
-    subscribers_personalise,
-    subscribers_signin,
-)
+from guichet.payonbill.subscribers.signin import mailbox_signin
 from tests.payonbill.subscribers.factories import subscriber_file
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +43,7 @@ def hashes() -> dict[str, str]:
 
 
 def signs_in(login: str, password: str) -> bool:
-    result = subscribers_signin(login=login, password=password, ip="198.51.100.1", language="fr")
+    result = mailbox_signin(login=login, password=password, ip="198.51.100.1", language="fr")
     return result.mailbox is not None
 
 
@@ -292,7 +290,7 @@ def test_reimporting_keeps_what_the_subscriber_personalised():
     # given: Jean (mono-BAL) chose his own login and password
     subscribers_import(data=GOOD)
     jean = Mailbox.objects.select_related("contract").get(login="lagon0001")
-    subscribers_personalise(
+    mailbox_personalise(
         mailbox=jean,
         login="jean.w@lagon.example",
         password="Mon-choix-42",
@@ -314,7 +312,7 @@ def test_the_file_may_give_the_personalised_login_of_a_mailbox():
     # given
     subscribers_import(data=GOOD)
     jean = Mailbox.objects.select_related("contract").get(login="lagon0001")
-    subscribers_personalise(
+    mailbox_personalise(
         mailbox=jean,
         login="jean.w@lagon.example",
         password="Mon-choix-42",

@@ -16,7 +16,8 @@ from guichet.audit.models import AuditEvent
 from guichet.codes.models import CredentialThrottle
 from guichet.delivery.models import OutboxMessage
 from guichet.payonbill.subscribers.models import Mailbox
-from guichet.payonbill.subscribers.services import subscribers_current, subscribers_signin
+from guichet.payonbill.subscribers.sessions import subscribers_current
+from guichet.payonbill.subscribers.signin import mailbox_signin
 from tests.payonbill.subscribers.factories import multi_bal
 from tests.payonbill.subscribers.helpers import (
     BLOCKED_FR,
@@ -261,7 +262,7 @@ def test_an_old_cost_is_replaced_at_the_next_sign_in(contract, settings):
     before = Mailbox.objects.get(login=MARIE).password_hash
     subscriber_settings(settings, argon2_time_cost=2)
     # when
-    result = subscribers_signin(login=MARIE, password=PASSWORD, ip="::1", language="fr")
+    result = mailbox_signin(login=MARIE, password=PASSWORD, ip="::1", language="fr")
     # then
     assert result.mailbox is not None
     after = Mailbox.objects.get(login=MARIE).password_hash

@@ -1,70 +1,51 @@
-"""Thin views of the sign-in, personalisation, forgotten password and customer space."""
+"""Thin views of the pages before the customer space: sign-in, personalisation, forgotten password,
+sign-out, and the operator's stylesheet."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
-import re
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from guichet.codes.services import Blocked
-from guichet.core import clock
 from guichet.core.http import client_ip
 from guichet.core.views import brand_palette
 from guichet.payonbill.subscribers import sessions
-from guichet.payonbill.subscribers.forms import (
-    ForgotForm,
-    PasswordChangeForm,
-    PersonaliseForm,
-    ResetForm,
-    SigninForm,
-)
-from guichet.payonbill.subscribers.models import Mailbox
-from guichet.payonbill.subscribers.services import (
-    LOGIN,
+from guichet.payonbill.subscribers.account import (
     CredentialsInvalid,
     ResetOutcome,
-    SigninOutcome,
-    billing_period,
+    mailbox_personalise,
+    password_reset_confirm,
+    password_reset_request,
     reset_reference,
-    subscribers_bill,
-    subscribers_bill_periods,
-    subscribers_month_total,
-    subscribers_password_change,
-    subscribers_pay_on_bill_set,
-    subscribers_personalise,
-    subscribers_reset_confirm,
-    subscribers_reset_request,
-    subscribers_sign_out_everywhere,
-    subscribers_signin,
 )
+from guichet.payonbill.subscribers.forms import ForgotForm, PersonaliseForm, ResetForm, SigninForm
+from guichet.payonbill.subscribers.logins import LOGIN
 from guichet.payonbill.subscribers.sessions import safe_next, subscribers_current
+from guichet.payonbill.subscribers.signin import SigninOutcome, mailbox_signin
 
 # "mémoriser l'adresse mail": this cookie holds the address, nothing else.
 REMEMBER_COOKIE = "guichet_sub_email"
 RESET_SALT = "guichet.payonbill.subscribers.reset-link"
-PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 View = Callable[..., HttpResponse]
 
 
-def _language() -> str:
+def page_language() -> str:
     return (get_language() or "fr")[:2]
 
 
-def _no_store(view: View) -> View:
+def no_store(view: View) -> View:
     """Pages about a subscriber are never cached (shared computers, the back button)."""
 
     @functools.wraps(view)
@@ -74,22 +55,6 @@ def _no_store(view: View) -> View:
         return response
 
     return wrapper
-
-
-def signed_in(view: View) -> View:
-    """Customer-space pages: the signed-in mailbox, else the sign-in page that comes back here."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        had_session = bool(request.session.get(sessions.MAILBOX))
-        mailbox = subscribers_current(request)
-        if mailbox is None:
-            if had_session:
-                messages.warning(request, _("Your session has ended. Please sign in again."))
-            return redirect(sessions.subscribers_signin_url(request.get_full_path()))
-        return view(request, mailbox, *args, **kwargs)
-
-    return _no_store(wrapper)
 
 
 def _remembered_email(request: HttpRequest) -> str:
@@ -113,7 +78,7 @@ def _remember(response: HttpResponse, address: str, remember: bool) -> None:
         response.delete_cookie(REMEMBER_COOKIE, path=reverse("subscribers:home"), samesite="Lax")
 
 
-def operator_css(request: HttpRequest) -> HttpResponse:
+def operator_css(request: HttpRequest) -> HttpResponse:  # noqa: ARG001 (a view takes the request)
     """The operator's colour, as a stylesheet: the pages' CSP allows no inline style.
 
     As for the issuer's /brand.css, the text on the colour and the colour used as text keep WCAG AA's
@@ -134,7 +99,7 @@ def _for_payment(next_url: str) -> bool:
     return next_url.startswith("/pay/")
 
 
-@_no_store
+@no_store
 @require_http_methods(["GET", "POST"])
 def signin(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request.GET.get("next"))
@@ -153,8 +118,8 @@ def signin(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "subscribers/signin.html", {**context, "form": form}, status=400)
     data = form.cleaned_data
-    result = subscribers_signin(
-        login=data["login"], password=data["password"], ip=client_ip(request), language=_language()
+    result = mailbox_signin(
+        login=data["login"], password=data["password"], ip=client_ip(request), language=page_language()
     )
     if result.outcome is SigninOutcome.SIGNED_IN and result.mailbox is not None:
         sessions.session_sign_in(request, result.mailbox, stay=data["stay"])
@@ -190,12 +155,12 @@ PROBLEMS = {
 }
 
 
-def _problem(invalid: CredentialsInvalid) -> str:
+def problem_message(invalid: CredentialsInvalid) -> str:
     text = PROBLEMS.get((invalid.field, invalid.code), gettext_noop("Please check the form."))
     return _(text).format(domain=settings.GUICHET.subscribers.operator_mail_domain)
 
 
-@_no_store
+@no_store
 @require_http_methods(["GET", "POST"])
 def personalise(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request.GET.get("next"))
@@ -215,7 +180,7 @@ def personalise(request: HttpRequest) -> HttpResponse:
     form = PersonaliseForm(request.POST)
     if form.is_valid():
         try:
-            mailbox = subscribers_personalise(
+            mailbox = mailbox_personalise(
                 mailbox=mailbox,
                 login=form.cleaned_data["login"],
                 password=form.cleaned_data["password"],
@@ -223,7 +188,7 @@ def personalise(request: HttpRequest) -> HttpResponse:
                 ip=client_ip(request),
             )
         except CredentialsInvalid as invalid:
-            form.add_error(invalid.field, _problem(invalid))
+            form.add_error(invalid.field, problem_message(invalid))
         else:
             sessions.session_sign_in(request, mailbox, stay=bool(state.get("stay")))
             messages.success(request, _("Your email address and password are now personalised."))
@@ -234,7 +199,7 @@ def personalise(request: HttpRequest) -> HttpResponse:
     return render(request, "subscribers/personalise.html", {**context, "form": form}, status=400)
 
 
-@_no_store
+@no_store
 @require_http_methods(["GET", "POST"])
 def forgot(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request.GET.get("next"))
@@ -251,8 +216,8 @@ def forgot(request: HttpRequest) -> HttpResponse:
         query = urlencode({"r": ref, "c": code, "next": next_url})
         return f"{settings.GUICHET.public_url}{reverse('subscribers:reset')}?{query}"
 
-    outcome, reference = subscribers_reset_request(
-        login=form.cleaned_data["login"], ip=client_ip(request), language=_language(), link=link
+    outcome, reference = password_reset_request(
+        login=form.cleaned_data["login"], ip=client_ip(request), language=page_language(), link=link
     )
     if outcome is ResetOutcome.RATE_LIMITED:
         return render(
@@ -272,7 +237,7 @@ def forgot(request: HttpRequest) -> HttpResponse:
     return redirect(reverse("subscribers:reset") + "?" + urlencode({"next": next_url}))
 
 
-@_no_store
+@no_store
 @require_http_methods(["GET", "POST"])
 def reset(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(request.GET.get("next"))
@@ -296,16 +261,16 @@ def reset(request: HttpRequest) -> HttpResponse:
     outcome = ""
     if form.is_valid():
         try:
-            result, _mailbox = subscribers_reset_confirm(
+            result, _mailbox = password_reset_confirm(
                 reference=str(request.session.get(sessions.RESET) or ""),
                 code=form.cleaned_data["code"],
                 password=form.cleaned_data["password"],
                 confirmation=form.cleaned_data["confirmation"],
                 ip=client_ip(request),
-                language=_language(),
+                language=page_language(),
             )
         except CredentialsInvalid as invalid:
-            form.add_error(invalid.field, _problem(invalid))
+            form.add_error(invalid.field, problem_message(invalid))
         else:
             if result is ResetOutcome.DONE:
                 sessions.session_sign_out(request)
@@ -323,101 +288,3 @@ def signout(request: HttpRequest) -> HttpResponse:
     sessions.session_sign_out(request)
     messages.info(request, _("You are signed out."))
     return redirect("subscribers:signin")
-
-
-@signed_in
-@require_POST
-def signout_everywhere(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
-    subscribers_sign_out_everywhere(mailbox=mailbox, ip=client_ip(request))
-    sessions.session_sign_out(request)
-    messages.info(request, _("You are signed out on all your devices."))
-    return redirect("subscribers:signin")
-
-
-def _period_date(period: str) -> dt.date:
-    year, month = period.split("-")
-    return dt.date(int(year), int(month), 1)
-
-
-@signed_in
-@require_GET
-def home(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
-    contract = mailbox.contract
-    now = clock.now()
-    current = billing_period(now)
-    bill = subscribers_bill(contract, current)
-    past = [p for p in subscribers_bill_periods(contract) if p < current]
-    context = {
-        "mailbox": mailbox,
-        "contract": contract,
-        "bill": bill,
-        "bill_month": _period_date(current),
-        "month_total": subscribers_month_total(contract, now),
-        "past": [(p, _period_date(p)) for p in past],
-        "signed_in_at": sessions.session_signed_in_at(request),
-        "stay": bool(request.session.get(sessions.STAY)),
-    }
-    return render(request, "subscribers/home.html", context)
-
-
-@signed_in
-@require_GET
-def bill_page(request: HttpRequest, mailbox: Mailbox, period: str) -> HttpResponse:
-    if not PERIOD.fullmatch(period):
-        raise Http404
-    bill = subscribers_bill(mailbox.contract, period)
-    context = {
-        "mailbox": mailbox,
-        "contract": mailbox.contract,
-        "bill": bill,
-        "bill_month": _period_date(period),
-        "current": period == billing_period(clock.now()),
-    }
-    return render(request, "subscribers/bill.html", context)
-
-
-@signed_in
-@require_POST
-def pay_on_bill(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
-    action = request.POST.get("action")
-    if action not in ("block", "allow"):
-        return HttpResponse(status=400)
-    subscribers_pay_on_bill_set(mailbox=mailbox, blocked=action == "block", ip=client_ip(request))
-    messages.success(
-        request,
-        _("Pay-on-bill is now blocked.") if action == "block" else _("Pay-on-bill is now allowed."),
-    )
-    return redirect("subscribers:home")
-
-
-@signed_in
-@require_http_methods(["GET", "POST"])
-def password(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
-    if request.method == "GET":
-        return render(
-            request, "subscribers/password.html", {"mailbox": mailbox, "form": PasswordChangeForm()}
-        )
-    form = PasswordChangeForm(request.POST)
-    outcome = ""
-    if form.is_valid():
-        try:
-            updated = subscribers_password_change(
-                mailbox=mailbox,
-                current=form.cleaned_data["current"],
-                password=form.cleaned_data["password"],
-                confirmation=form.cleaned_data["confirmation"],
-                ip=client_ip(request),
-                language=_language(),
-            )
-        except CredentialsInvalid as invalid:
-            form.add_error(invalid.field, _problem(invalid))
-        except Blocked:
-            outcome = "blocked"
-        else:
-            sessions.session_refresh_epoch(request, updated)
-            messages.success(
-                request, _("Your password has been changed. Your other sessions have been ended.")
-            )
-            return redirect("subscribers:home")
-    context = {"mailbox": mailbox, "form": form, "outcome": outcome}
-    return render(request, "subscribers/password.html", context, status=429 if outcome else 400)
