@@ -24,8 +24,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -36,15 +34,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from bench._support import (
+from bench.support import (
     BenchError,
     CaseResult,
     PostgresBackends,
     Server,
-    bench_each,
-    databases_of,
+    bench_main,
     disk_stalls,
-    exit_status,
     free_port,
     guichet_cli,
     guichet_env,
@@ -52,7 +48,6 @@ from bench._support import (
     holders_make,
     log,
     postgres_reset,
-    table,
 )
 from tests.support.servers import SmsGateway, SmtpServer
 
@@ -397,9 +392,7 @@ def verdict(results: list[CaseResult], rate: float) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per case (default 10)")
     parser.add_argument("--connections", type=int, default=64, help="concurrent DS connections (default 64)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
@@ -409,22 +402,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rate", type=float, default=1000.0, help="AReqs a second offered in the paced case (default 1000)"
     )
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a database the bench may wipe")
-    args = parser.parse_args(argv)
-    if min(args.seconds, args.connections, args.workers, args.threads, args.rate) <= 0:
-        parser.error("--seconds, --connections, --workers, --threads and --rate must be positive")
-    load_before = os.getloadavg()[0]
-    results, broken = bench_each(databases_of(args.db), lambda database: bench_database(database, args))
-    print(
-        f"\nAReq -> ARes: {args.connections} connections, {args.seconds:.0f} s per case after "
-        f"{WARMUP_S:.0f} s of warm-up, server {args.workers} workers x {args.threads} threads; "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(
+        "AReq -> ARes",
+        bench_database,
+        doc=__doc__,
+        pg_url=DEFAULT_PG_URL,
+        arguments=arguments,
+        positive=("seconds", "connections", "workers", "threads", "rate"),
+        describe=lambda args: (
+            f"{args.connections} connections, {args.seconds:.0f} s per case after {WARMUP_S:.0f} s of "
+            f"warm-up, server {args.workers} workers x {args.threads} threads"
+        ),
+        after_table=lambda args, results: "\n" + "\n".join(verdict(results, args.rate)),
+        argv=argv,
     )
-    if results:
-        print(table(results))
-        print("\n" + "\n".join(verdict(results, args.rate)))
-    return exit_status(results, broken)
 
 
 if __name__ == "__main__":

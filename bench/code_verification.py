@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import platform
 import re
 import sys
 import tempfile
@@ -31,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from bench._support import (
+from bench.support import (
     BenchError,
     Browser,
     CaseResult,
@@ -39,9 +37,7 @@ from bench._support import (
     PostgresBackends,
     Response,
     Server,
-    bench_each,
-    databases_of,
-    exit_status,
+    bench_main,
     free_port,
     guichet_cli,
     guichet_env,
@@ -51,7 +47,6 @@ from bench._support import (
     log,
     postgres_reset,
     run_pool,
-    table,
 )
 from tests.support.servers import SmsGateway, SmtpServer
 
@@ -149,7 +144,7 @@ def _case(database: str, case: str, outcome: tuple[list[list[float]], list[str],
     )
 
 
-def bench_database(database: str, args: argparse.Namespace, deadline: float) -> list[CaseResult]:
+def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
     right_users = args.users
     wrong_users = math.ceil(args.users / WRONG_TRIES)  # as many wrong-code requests as right ones
     holders = holders_make(right_users + wrong_users)
@@ -190,7 +185,7 @@ def bench_database(database: str, args: argparse.Namespace, deadline: float) -> 
                 holders,
                 lambda h: prepare(h, base_url=base, smtp=smtp, sms=sms),
                 concurrency=c,
-                deadline=deadline,
+                deadline=args.deadline,
             )
             log(f"{database}: {len(ready)} users on the codes page in {time.monotonic() - began:.1f} s")
             if errors:
@@ -210,7 +205,7 @@ def bench_database(database: str, args: argparse.Namespace, deadline: float) -> 
             for (name, items, work), logged in zip(cases, paths, strict=True):
                 server_cpu, client_cpu, log_at = server.cpu_seconds(), time.process_time(), server.log_size()
                 database_cpu = backends.cpu_seconds() if backends else {}
-                result = _case(database, name, run_pool(items, work, concurrency=c, deadline=deadline))
+                result = _case(database, name, run_pool(items, work, concurrency=c, deadline=args.deadline))
                 result.server_cpu_seconds = server.cpu_seconds() - server_cpu
                 if backends:
                     result.database_cpu_seconds = backends.used_since(database_cpu)
@@ -241,29 +236,25 @@ def bench_database(database: str, args: argparse.Namespace, deadline: float) -> 
             sms.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", type=int, default=400, help="timed verifications per case (default 400)")
     parser.add_argument("--concurrency", type=int, default=16, help="virtual users at once (default 16)")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a database the bench may wipe")
-    parser.add_argument("--budget", type=float, default=170, help="seconds before users stop starting")
-    args = parser.parse_args(argv)
-    if args.users < 1 or args.concurrency < 1:
-        parser.error("--users and --concurrency must be at least 1")
-    load_before = os.getloadavg()[0]
-    deadline = time.monotonic() + args.budget
-    results, broken = bench_each(
-        databases_of(args.db), lambda database: bench_database(database, args, deadline)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(
+        "Code verification",
+        bench_database,
+        doc=__doc__,
+        pg_url=DEFAULT_PG_URL,
+        arguments=arguments,
+        positive=("users", "concurrency"),
+        budget="seconds before users stop starting",
+        describe=lambda args: (
+            f"{args.users} users per case, concurrency {args.concurrency}, server 2 workers x 8 threads"
+        ),
+        argv=argv,
     )
-    print(
-        f"\nCode verification: {args.users} users per case, concurrency {args.concurrency}, "
-        f"server 2 workers x 8 threads; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
-    )
-    if results:
-        print(table(results))
-    return exit_status(results, broken)
 
 
 if __name__ == "__main__":

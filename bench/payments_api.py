@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import platform
 import re
 import sys
 import tempfile
@@ -30,21 +28,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from bench._support import (
+from bench.support import (
     BenchError,
     CaseResult,
     PostgresBackends,
     Server,
-    bench_each,
-    databases_of,
-    exit_status,
+    bench_main,
     free_port,
     guichet_cli,
     guichet_env,
     log,
     postgres_reset,
     run_pool,
-    table,
 )
 from tests.support.servers import SmsGateway, SmtpServer
 
@@ -158,7 +153,7 @@ def access_ms(server: Server, since: int, method: str, path_pattern: str) -> lis
     return [float(m.group(1)) for m in pattern.finditer(text)]
 
 
-def bench_database(database: str, args: argparse.Namespace, deadline: float) -> list[CaseResult]:
+def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
     with tempfile.TemporaryDirectory(prefix="guichet-bench-") as tmp:
         data_dir = Path(tmp)
         smtp, sms = SmtpServer(), SmsGateway()  # `serve` wants both; the API sends neither
@@ -210,7 +205,7 @@ def bench_database(database: str, args: argparse.Namespace, deadline: float) -> 
             for name, work, method, path in cases:
                 server_cpu, log_at = server.cpu_seconds(), server.log_size()
                 database_cpu = backends.cpu_seconds() if backends else {}
-                outcome = run_pool(items, work, concurrency=args.concurrency, deadline=deadline)
+                outcome = run_pool(items, work, concurrency=args.concurrency, deadline=args.deadline)
                 done, errors, wall = outcome
                 result = CaseResult(
                     database=database,
@@ -246,29 +241,25 @@ def bench_database(database: str, args: argparse.Namespace, deadline: float) -> 
             sms.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--requests", type=int, default=1000, help="timed requests per case (default 1000)")
     parser.add_argument("--concurrency", type=int, default=16, help="clients at once (default 16)")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a database the bench may wipe")
-    parser.add_argument("--budget", type=float, default=170, help="seconds before requests stop starting")
-    args = parser.parse_args(argv)
-    if args.requests < 1 or args.concurrency < 1:
-        parser.error("--requests and --concurrency must be at least 1")
-    load_before = os.getloadavg()[0]
-    deadline = time.monotonic() + args.budget
-    results, broken = bench_each(
-        databases_of(args.db), lambda database: bench_database(database, args, deadline)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(
+        "Payments API",
+        bench_database,
+        doc=__doc__,
+        pg_url=DEFAULT_PG_URL,
+        arguments=arguments,
+        positive=("requests", "concurrency"),
+        budget="seconds before requests stop starting",
+        describe=lambda args: (
+            f"{args.requests} requests per case, concurrency {args.concurrency}, server 2 workers x 8 threads"
+        ),
+        argv=argv,
     )
-    print(
-        f"\nPayments API: {args.requests} requests per case, concurrency {args.concurrency}, "
-        f"server 2 workers x 8 threads; {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
-    )
-    if results:
-        print(table(results))
-    return exit_status(results, broken)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,16 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from argon2 import PasswordHasher, Type
 
-from bench._support import (
+from bench.support import (
     BenchError,
     Browser,
     CaseResult,
     PostgresBackends,
     Response,
     Server,
-    bench_each,
-    databases_of,
-    exit_status,
+    bench_main,
     free_port,
     guichet_cli,
     guichet_env,
@@ -53,7 +50,6 @@ from bench._support import (
     log,
     postgres_reset,
     run_pool,
-    table,
 )
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/guichet_bench_signin"
@@ -237,7 +233,9 @@ def subscribers_csv(count: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def bench_server(database: str, args: argparse.Namespace, deadline: float) -> list[CaseResult]:
+def bench_server(database: str, args: argparse.Namespace) -> list[CaseResult]:
+    if args.skip_server:  # only part 1: no case measured, no database broken
+        return []
     wrong_users = max(1, args.users // WRONG_TRIES)
     logins = [f"user{n:06d}@lagon.example" for n in range(args.users + wrong_users)]
     with tempfile.TemporaryDirectory(prefix="guichet-bench-") as tmp:
@@ -279,7 +277,10 @@ def bench_server(database: str, args: argparse.Namespace, deadline: float) -> li
                 backends = PostgresBackends(database_url)
             base = server.base_url
             ready, errors, _ = run_pool(
-                logins, lambda login: prepare(login, base), concurrency=args.concurrency, deadline=deadline
+                logins,
+                lambda login: prepare(login, base),
+                concurrency=args.concurrency,
+                deadline=args.deadline,
             )
             if errors:
                 raise BenchError(f"{len(errors)} user(s) could not open the sign-in page, e.g. {errors[0]}")
@@ -295,7 +296,9 @@ def bench_server(database: str, args: argparse.Namespace, deadline: float) -> li
             for name, items, work, logged in cases:
                 server_cpu, log_at = server.cpu_seconds(), server.log_size()
                 database_cpu = backends.cpu_seconds() if backends else {}
-                found, failures, wall = run_pool(items, work, concurrency=args.concurrency, deadline=deadline)
+                found, failures, wall = run_pool(
+                    items, work, concurrency=args.concurrency, deadline=args.deadline
+                )
                 result = CaseResult(
                     database=database,
                     case=name,
@@ -327,48 +330,42 @@ def bench_server(database: str, args: argparse.Namespace, deadline: float) -> li
                 server.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--users", type=int, default=200, help="timed right sign-ins (default 200)")
     parser.add_argument("--concurrency", type=int, default=16, help="virtual users at once (default 16)")
     parser.add_argument(
         "--cost", type=Cost.parse, action="append", help=f"an Argon2id cost, e.g. {DEFAULT_COST} (repeatable)"
     )
     parser.add_argument("--rounds", type=int, default=20, help="hashes and verifications timed per cost")
-    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="a database the bench may wipe")
     parser.add_argument("--skip-server", action="store_true", help="only measure Argon2id alone")
-    parser.add_argument("--budget", type=float, default=170, help="seconds before users stop starting")
-    args = parser.parse_args(argv)
-    if args.users < 1 or args.concurrency < 1 or args.rounds < 1:
-        parser.error("--users, --concurrency and --rounds must be at least 1")
-    costs = args.cost or [Cost.parse(DEFAULT_COST)]
-    load_before = os.getloadavg()[0]
 
-    hashing = bench_hashing(costs, args.rounds)
-    results: list[CaseResult] = []
-    broken: list[str] = []
-    if not args.skip_server:
-        deadline = time.monotonic() + args.budget
-        results, broken = bench_each(
-            databases_of(args.db), lambda database: bench_server(database, args, deadline)
-        )
 
+def hashing_table(args: argparse.Namespace) -> str:
+    """Part 1, before any server runs: the Argon2id figures of every cost."""
+    rows = bench_hashing(args.cost or [Cost.parse(DEFAULT_COST)], args.rounds)
     cpus = os.cpu_count() or 1
-    print(
-        f"\nSign-in cost: {cpus} CPUs, Python {platform.python_version()}, load average "
-        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after\n"
-    )
     head = ["Argon2id cost", "hash ms", "verify ms", "verify CPU ms", f"verify/s ceiling {cpus} CPUs"]
     head += ["peak MiB added", "verify/s 1 thread", f"verify/s {cpus} threads"]
-    print(markdown(head, hashing))
-    if results:
-        print(
+    return markdown(head, rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return bench_main(
+        "Sign-in cost",
+        bench_server,
+        doc=__doc__,
+        pg_url=DEFAULT_PG_URL,
+        db="sqlite",
+        arguments=arguments,
+        positive=("users", "concurrency", "rounds"),
+        budget="seconds before users stop starting",
+        prelude=hashing_table,
+        before_table=lambda args: (
             f"\nSign-in through `guichet serve --workers 2 --threads 8`, {args.users} users, "
             f"concurrency {args.concurrency}\n"
-        )
-        print(table(results))
-    return exit_status(results, broken)
+        ),
+        argv=argv,
+    )
 
 
 if __name__ == "__main__":
