@@ -18,3 +18,10 @@ def email_code(body: str) -> str:
     match = EMAIL_CODE.search(body)
     assert match, body
     return match.group(1)
+
+
+def found(pattern: re.Pattern[str], text: str) -> str:
+    """The first group of `pattern`'s first match in `text` (the test fails when there is none)."""
+    match = pattern.search(text)
+    assert match, text
+    return match.group(1)

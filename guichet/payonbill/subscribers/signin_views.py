@@ -78,7 +78,7 @@ def _remember(response: HttpResponse, address: str, remember: bool) -> None:
         response.delete_cookie(REMEMBER_COOKIE, path=reverse("subscribers:home"), samesite="Lax")
 
 
-def operator_css(request: HttpRequest) -> HttpResponse:  # noqa: ARG001 (a view takes the request)
+def operator_css(request: HttpRequest) -> HttpResponse:
     """The operator's colour, as a stylesheet: the pages' CSP allows no inline style.
 
     As for the issuer's /brand.css, the text on the colour and the colour used as text keep WCAG AA's

@@ -25,6 +25,7 @@ from tests.payonbill.subscribers.helpers import (
     signed_in_client,
     text,
 )
+from tests.support.codes import found
 
 pytestmark = pytest.mark.django_db
 
@@ -327,7 +328,7 @@ def test_a_reset_lifts_the_block_of_the_password(outbound):
     client = Client()
     ask_reset(client, "marie@lagon.example")
     deliver_all()
-    code = CODE.search(smtp.to("marie@lagon.example")[-1].body).group(1)
+    code = found(CODE, smtp.to("marie@lagon.example")[-1].body)
     reset(client, code, "Nouveau-2027")
     assert post_signin(Client(), "marie@lagon.example", "Nouveau-2027").status_code == 302
 

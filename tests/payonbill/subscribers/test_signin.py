@@ -33,6 +33,7 @@ from tests.payonbill.subscribers.helpers import (
     signed_in_client,
     text,
 )
+from tests.support.codes import found
 
 pytestmark = pytest.mark.django_db
 
@@ -386,7 +387,7 @@ def test_forms_need_the_csrf_token(contract):
     # given a browser that enforces CSRF like a real one
     client = Client(enforce_csrf_checks=True)
     page = text(client.get("/account/signin/"))
-    token = CSRF.search(page).group(1)
+    token = found(CSRF, page)
     # when: a sign-in without the token, then with it
     without = client.post("/account/signin/", {"login": MARIE, "password": PASSWORD})
     signed = client.post(
@@ -396,7 +397,7 @@ def test_forms_need_the_csrf_token(contract):
     assert without.status_code == 403
     assert signed.status_code == 302
     # and signing out needs a POST with the token too
-    token = CSRF.search(text(client.get("/account/"))).group(1)
+    token = found(CSRF, text(client.get("/account/")))
     assert client.get("/account/signout/").status_code == 405
     assert client.post("/account/signout/").status_code == 403
     assert client.get("/account/").status_code == 200
