@@ -26,7 +26,9 @@ SMS_CODE = CodeSpec(channel="sms", length=8)
 EMAIL_CODE = CodeSpec(channel="email", length=5, alphabet=crypto.EMAIL_CODE_ALPHABET)
 
 
-class Outcome(enum.Enum):
+class CodeResult(enum.Enum):
+    """What became of a request to send or to check the two enrollment codes."""
+
     SENT = "sent"
     UNKNOWN = "unknown"
     RATE_LIMITED = "rate_limited"
@@ -38,7 +40,7 @@ class Outcome(enum.Enum):
     EXPIRED = "expired"
 
 
-def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> Outcome:
+def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> CodeResult:
     """Send a fresh SMS code and email code; the earlier ones stop working."""
     brand = settings.GUICHET.branding
     try:
@@ -61,10 +63,10 @@ def enrollment_send_codes(*, cardholder: Cardholder, ip: str, language: str) -> 
                 valid_for=dt.timedelta(minutes=10),
             )
     except Blocked:
-        return Outcome.BLOCKED
+        return CodeResult.BLOCKED
     except SendRefused as refused:
-        return Outcome.COOLDOWN if refused.reason == "cooldown" else Outcome.HOURLY_CAP
-    return Outcome.SENT
+        return CodeResult.COOLDOWN if refused.reason == "cooldown" else CodeResult.HOURLY_CAP
+    return CodeResult.SENT
 
 
 def _client_allowed(ip: str) -> bool:
@@ -78,7 +80,7 @@ def _client_allowed(ip: str) -> bool:
     )
 
 
-def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Cardholder | None]:
+def enrollment_start(*, email: str, ip: str, language: str) -> tuple[CodeResult, Cardholder | None]:
     """Step 1: look the email up (rate-limited per client address) and send the two codes."""
     if not _client_allowed(ip):
         audit_record(
@@ -87,7 +89,7 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
             outcome=AuditEvent.Outcome.REFUSED,
             reason="rate_limited",
         )
-        return Outcome.RATE_LIMITED, None
+        return CodeResult.RATE_LIMITED, None
     cardholder = cardholder_find(email=email)
     if cardholder is None:
         audit_record(
@@ -97,7 +99,7 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
             outcome=AuditEvent.Outcome.FAILURE,
             reason="unknown",
         )
-        return Outcome.UNKNOWN, None
+        return CodeResult.UNKNOWN, None
     audit_record(
         event=Event.ENROLLMENT_EMAIL_LOOKUP,
         subject=cardholder.throttle_key,
@@ -107,7 +109,7 @@ def enrollment_start(*, email: str, ip: str, language: str) -> tuple[Outcome, Ca
     return enrollment_send_codes(cardholder=cardholder, ip=ip, language=language), cardholder
 
 
-def enrollment_resend_codes(*, cardholder: Cardholder, ip: str, language: str) -> Outcome:
+def enrollment_resend_codes(*, cardholder: Cardholder, ip: str, language: str) -> CodeResult:
     """New codes ("Renvoyer les codes"), under the client address's limit as well as the cardholder's."""
     if not _client_allowed(ip):
         audit_record(
@@ -117,7 +119,7 @@ def enrollment_resend_codes(*, cardholder: Cardholder, ip: str, language: str) -
             outcome=AuditEvent.Outcome.REFUSED,
             reason="rate_limited",
         )
-        return Outcome.RATE_LIMITED
+        return CodeResult.RATE_LIMITED
     return enrollment_send_codes(cardholder=cardholder, ip=ip, language=language)
 
 
@@ -134,11 +136,11 @@ def _all_expired(cardholder: Cardholder) -> bool:
 
 def enrollment_verify(
     *, cardholder: Cardholder, sms_code: str, email_code: str, ip: str, language: str
-) -> Outcome:
+) -> CodeResult:
     """Step 2: both codes right, or one error that never says which was wrong."""
     if _all_expired(cardholder):
         # Nothing left to guess against: say so, and count no attempt.
-        return Outcome.EXPIRED
+        return CodeResult.EXPIRED
     try:
         with transaction.atomic():
             ok = codes_verify(
@@ -149,5 +151,5 @@ def enrollment_verify(
                 alert=blocked_alert(email=cardholder.email, language=language),
             )
     except Blocked:
-        return Outcome.BLOCKED
-    return Outcome.VERIFIED if ok else Outcome.FAILED
+        return CodeResult.BLOCKED
+    return CodeResult.VERIFIED if ok else CodeResult.FAILED

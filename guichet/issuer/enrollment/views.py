@@ -24,7 +24,7 @@ from guichet.issuer.cards.models import Cardholder
 from guichet.issuer.cards.services import EpinInvalid, epin_set
 from guichet.issuer.enrollment.forms import CodesForm, EmailForm, EpinForm
 from guichet.issuer.enrollment.services import (
-    Outcome,
+    CodeResult,
     enrollment_resend_codes,
     enrollment_start,
     enrollment_verify,
@@ -104,14 +104,14 @@ def start(request: HttpRequest) -> HttpResponse:
     outcome, holder = enrollment_start(
         email=form.cleaned_data["email"], ip=client_ip(request), language=_language()
     )
-    if outcome is Outcome.COOLDOWN:
+    if outcome is CodeResult.COOLDOWN:
         # Codes were just sent: let the person type them rather than send more.
         messages.info(request, _cooldown_text())
-    if outcome in (Outcome.SENT, Outcome.COOLDOWN) and holder is not None:
+    if outcome in (CodeResult.SENT, CodeResult.COOLDOWN) and holder is not None:
         request.session[HOLDER] = holder.pk
         request.session[STAGE] = "codes"
         return redirect("enrollment:codes")
-    status = 429 if outcome in (Outcome.RATE_LIMITED, Outcome.HOURLY_CAP, Outcome.BLOCKED) else 200
+    status = 429 if outcome in (CodeResult.RATE_LIMITED, CodeResult.HOURLY_CAP, CodeResult.BLOCKED) else 200
     return render(request, "enrollment/start.html", {"form": form, "outcome": outcome.value}, status=status)
 
 
@@ -131,7 +131,7 @@ def codes(request: HttpRequest) -> HttpResponse:
             request,
             CodesForm(),
             outcome=outcome.value,
-            status=200 if outcome in (Outcome.SENT, Outcome.COOLDOWN) else 429,
+            status=200 if outcome in (CodeResult.SENT, CodeResult.COOLDOWN) else 429,
         )
     form = CodesForm(request.POST)
     if not form.is_valid():
@@ -143,13 +143,13 @@ def codes(request: HttpRequest) -> HttpResponse:
         ip=client_ip(request),
         language=_language(),
     )
-    if outcome is Outcome.VERIFIED:
+    if outcome is CodeResult.VERIFIED:
         request.session.cycle_key()  # a new session id once the person is known
         request.session[STAGE] = "auth"
         request.session[SEEN] = clock.now().timestamp()
         return redirect("enrollment:methods")
     return _codes_page(
-        request, CodesForm(), outcome=outcome.value, status=429 if outcome is Outcome.BLOCKED else 400
+        request, CodesForm(), outcome=outcome.value, status=429 if outcome is CodeResult.BLOCKED else 400
     )
 
 
@@ -172,7 +172,7 @@ def _codes_page(
         "form": form,
         "outcome": outcome,
         "nonce": _issue_nonce(request, "codes"),
-        "cooldown": _cooldown_text() if outcome == Outcome.COOLDOWN.value else "",
+        "cooldown": _cooldown_text() if outcome == CodeResult.COOLDOWN.value else "",
     }
     return render(request, "enrollment/codes.html", context, status=status)
 

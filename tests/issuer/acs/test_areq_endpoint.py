@@ -19,7 +19,7 @@ from guichet.issuer.acs.messages import ARes, Erro
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.cards.models import Card
 from guichet.issuer.cards.services import epin_verify
-from guichet.issuer.enrollment.services import Outcome, enrollment_send_codes, enrollment_verify
+from guichet.issuer.enrollment.services import CodeResult, enrollment_send_codes, enrollment_verify
 from tests.issuer.acs.support import (
     ACS_TRANS_ID,
     DS_FIELDS,
@@ -440,19 +440,19 @@ def test_a_body_over_the_cap_is_not_stored_anywhere(client):
 def test_five_wrong_portal_codes_block_the_portal_but_not_the_cards_payments(client):
     # given an enrolled cardholder whose email someone knows, and portal codes sent
     holder, pan = enrolled_holder(VISA_PAN)
-    assert enrollment_send_codes(cardholder=holder, ip="198.51.100.9", language="fr") is Outcome.SENT
+    assert enrollment_send_codes(cardholder=holder, ip="198.51.100.9", language="fr") is CodeResult.SENT
     # when 5 wrong code pairs are typed on the portal
     for _ in range(5):
         outcome = enrollment_verify(
             cardholder=holder, sms_code="00000000", email_code="AAAAA", ip="198.51.100.9", language="fr"
         )
-        assert outcome is Outcome.FAILED
+        assert outcome is CodeResult.FAILED
     # then the portal is blocked and its owner alerted once
     assert (
         enrollment_verify(
             cardholder=holder, sms_code="00000000", email_code="AAAAA", ip="198.51.100.9", language="fr"
         )
-        is Outcome.BLOCKED
+        is CodeResult.BLOCKED
     )
     [blocked] = AuditEvent.objects.filter(event="credential:holder:blocked")
     assert blocked.subject == holder.portal_throttle_key
