@@ -17,14 +17,13 @@ from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.codes.models import CredentialThrottle
-from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import Blocked, CodeSpec, SendRefused, codes_issue, codes_verify, credential_check
 from guichet.core import clock, crypto
 from guichet.delivery.services import outbox_enqueue_email
 from guichet.payonbill.subscribers.logins import normalise_login
 from guichet.payonbill.subscribers.models import Mailbox
 from guichet.payonbill.subscribers.passwords import password_hash, password_problem, password_verify
-from guichet.payonbill.subscribers.signin import blocked_alert
+from guichet.payonbill.subscribers.signin import address_allowed, blocked_alert
 
 RESET_PURPOSE = "subscribers-reset"
 RESET_CODE = CodeSpec(channel="email", length=5, alphabet=crypto.EMAIL_CODE_ALPHABET)
@@ -181,17 +180,7 @@ def password_reset_request(
     blocked after 5 tries like a real one. `link(mailbox_id, code)` makes the email's URL.
     """
     config = settings.GUICHET.subscribers
-    if not rate_allow(
-        key=f"subscribers-reset:{ip}",
-        limit=config.signin_ip_limit,
-        window=dt.timedelta(seconds=config.signin_ip_window_s),
-    ):
-        audit_record(
-            event=Event.SUBSCRIBERS_RESET_REQUEST,
-            ip=ip,
-            outcome=AuditEvent.Outcome.REFUSED,
-            reason="rate_limited",
-        )
+    if not address_allowed(ip=ip, scope="subscribers-reset", event=Event.SUBSCRIBERS_RESET_REQUEST):
         return ResetOutcome.RATE_LIMITED, ""
     login = normalise_login(login)
     mailbox = Mailbox.objects.filter(login=login).first()

@@ -66,24 +66,26 @@ def blocked_alert(*, mailbox: Mailbox | None, language: str) -> Alert | None:
     return Alert(send=send)
 
 
+def address_allowed(*, ip: str, scope: str, event: Event) -> bool:
+    """The per-address limit of the sign-in pages (`scope` names the counter); a refusal is audited."""
+    config = settings.GUICHET.subscribers
+    if rate_allow(
+        key=f"{scope}:{ip}",
+        limit=config.signin_ip_limit,
+        window=dt.timedelta(seconds=config.signin_ip_window_s),
+    ):
+        return True
+    audit_record(event=event, ip=ip, outcome=AuditEvent.Outcome.REFUSED, reason="rate_limited")
+    return False
+
+
 def mailbox_signin(*, login: str, password: str, ip: str, language: str) -> SigninResult:
     """Check a mailbox address (or initial login) and password.
 
     The answer for an unknown address is the same, takes as long (a dummy hash is checked) and is
     blocked the same way after 5 failures; only a real mailbox's owner gets the alert email.
     """
-    config = settings.GUICHET.subscribers
-    if not rate_allow(
-        key=f"subscribers-signin:{ip}",
-        limit=config.signin_ip_limit,
-        window=dt.timedelta(seconds=config.signin_ip_window_s),
-    ):
-        audit_record(
-            event=Event.SUBSCRIBERS_SIGNIN_ATTEMPT,
-            ip=ip,
-            outcome=AuditEvent.Outcome.REFUSED,
-            reason="rate_limited",
-        )
+    if not address_allowed(ip=ip, scope="subscribers-signin", event=Event.SUBSCRIBERS_SIGNIN_ATTEMPT):
         return SigninResult(SigninOutcome.RATE_LIMITED)
     login = normalise_login(login)
     mailbox = Mailbox.objects.select_related("contract").filter(login=login).first() if login else None
