@@ -88,16 +88,17 @@ def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
     looked_up = (
         store.card_lookup(pan) if in_card_ranges(pan, settings.GUICHET.acs.card_ranges) else (None, None)
     )
-    context = areq_context(areq, *looked_up, now=now)
-    chosen = decide(context, rules_load(settings.GUICHET.acs.rules))
-    built = areq_build(areq, acs_trans_id, ip, context, chosen)
+    card, blocked_until = looked_up
+    context = areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now)
+    chosen = decide(context=context, issuer_rules=rules_load(settings.GUICHET.acs.rules))
+    built = areq_build(areq=areq, acs_trans_id=acs_trans_id, ip=ip, context=context, chosen=chosen)
     store.areq_store(built)
     areq_broken_log(built)
     return built.wire
 
 
 def areq_context(
-    areq: AReq, card: Card | None, blocked_until: dt.datetime | None, *, now: dt.datetime
+    *, areq: AReq, card: Card | None, blocked_until: dt.datetime | None, now: dt.datetime
 ) -> RuleContext:
     """What the decision rules see: the AReq, the card found (None when unknown) and its ePin block."""
     config = settings.GUICHET
@@ -120,7 +121,7 @@ def areq_broken_log(built: Built) -> None:
 
 
 def areq_build(
-    areq: AReq, acs_trans_id: str, ip: str, context: RuleContext, chosen: tuple[str, Decision, list[str]]
+    *, areq: AReq, acs_trans_id: str, ip: str, context: RuleContext, chosen: tuple[str, Decision, list[str]]
 ) -> Built:
     """The ARes for the chosen decision (`rules.decide`'s answer) and the rows to store. No I/O."""
     rule, decision, broken = chosen
@@ -274,20 +275,21 @@ def acs_areq_answer(*, raw: bytes, ip: str) -> dict[str, Any]:
     acs_trans_id = new_acs_trans_id()
     parsed = areq_parse(raw=raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
-        return areq_refused(parsed, ip)
+        return areq_refused(erro=parsed, ip=ip)
     try:
         return _answer(parsed, acs_trans_id, ip)
     except Exception as exc:  # noqa: BLE001 (the DS gets an Erro, the failure goes to the log)
-        return areq_refused(areq_failure(parsed, acs_trans_id, exc), ip)
+        erro = areq_failure(areq=parsed, acs_trans_id=acs_trans_id, exc=exc)
+        return areq_refused(erro=erro, ip=ip)
 
 
-def areq_refused(erro: Erro, ip: str) -> dict[str, Any]:
+def areq_refused(*, erro: Erro, ip: str) -> dict[str, Any]:
     """Audit an Erro sent for an AReq and give it as JSON (synchronous: uses Django's connection)."""
     _audit_refused(erro, ip)
     return _erro_wire(erro)
 
 
-def areq_failure(areq: AReq, acs_trans_id: str, exc: BaseException) -> Erro:
+def areq_failure(*, areq: AReq, acs_trans_id: str, exc: BaseException) -> Erro:
     """The Erro for a valid AReq whose answer failed: 403 when the database did, 404 otherwise."""
     data = _ids(areq)
     # Django wraps the driver's errors in DatabaseError; the event-loop path gets psycopg's own.

@@ -327,7 +327,7 @@ def valid_decision(decision: object, *, version: str, areq: AReq) -> bool:
     return len(decision.cardholder_info) <= CARDHOLDER_INFO_MAX
 
 
-def decide(context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, Decision, list[str]]:
+def decide(*, context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, Decision, list[str]]:
     """Run the chain; the answering rule's name, its decision, and the issuer rules that failed."""
     for gate in GATES:
         decision = gate.decide(context)

@@ -266,7 +266,7 @@ def epin_set(*, cardholder: Cardholder, epin: str, confirmation: str, ip: str) -
     return created
 
 
-def epin_matches(cardholder: Cardholder, epin: str) -> bool:
+def epin_matches(*, cardholder: Cardholder, epin: str) -> bool:
     """Whether `epin` is the cardholder's ePin (False without one), compared in constant time.
 
     No throttling: run it inside `credential_check` on `cardholder.throttle_key`, as `epin_verify`
@@ -279,7 +279,7 @@ def epin_verify(*, cardholder: Cardholder, epin: str, ip: str, alert: Alert | No
     """Check an ePin under the shared throttle (raises Blocked). Must run inside a transaction."""
     return credential_check(
         key=cardholder.throttle_key,
-        check=lambda: epin_matches(cardholder, epin),
+        check=lambda: epin_matches(cardholder=cardholder, epin=epin),
         event=Event.CARDS_EPIN_VERIFY,
         ip=ip,
         alert=alert,

@@ -70,7 +70,7 @@ def _sms_allowed(tx: AcsTransaction, holder: Cardholder, *, ip: str) -> bool:
     return False
 
 
-def send_code(tx: AcsTransaction, challenge: Challenge, holder: Cardholder, *, ip: str) -> str:
+def send_code(*, tx: AcsTransaction, challenge: Challenge, holder: Cardholder, ip: str) -> str:
     """The SMS code of the next attempt, naming the merchant and the amount (dynamic linking).
 
     "" when it is queued, else why not: SMS_CAPPED (the cardholder's hourly cap) or SMS_NOT_SENT.
@@ -136,11 +136,13 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
     error = ""
     if challenge.step == Challenge.Step.SMS:
         holder = holder_of(tx)
-        error = SMS_NOT_SENT if holder is None else send_code(tx, challenge, holder, ip=ip)
+        error = (
+            SMS_NOT_SENT if holder is None else send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
+        )
         if error == SMS_CAPPED:
-            finish(tx, challenge, SMS_CAP_OUTCOME, ip=ip)
-            return final_screen(challenge, tx)
-    return step_screen(challenge, tx, error=error)
+            finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
+            return final_screen(challenge=challenge, tx=tx)
+    return step_screen(challenge=challenge, tx=tx, error=error)
 
 
 def _known_creq(tx: AcsTransaction, creq: CReq, session_data: str | None, *, ip: str) -> Screen:
@@ -148,25 +150,25 @@ def _known_creq(tx: AcsTransaction, creq: CReq, session_data: str | None, *, ip:
     now = clock.now()
     if tx.state == AcsTransaction.State.AWAITING_CREQ:
         if now - tx.ares_sent_at > CREQ_TIMEOUT:
-            expire(tx, now, ip=ip)
+            expire(tx=tx, now=now, ip=ip)
             erro = creq_erro(code="402", detail=LATE_CREQ, data=creq.model_dump())
-            return erro_post(tx, erro, session_data, language, ip=ip)
+            return erro_post(tx=tx, erro=erro, session_data=session_data, language=language, ip=ip)
         return _open_challenge(tx, creq, session_data, ip=ip)
     challenge = Challenge.objects.select_for_update().filter(pk=tx.pk).first()
     if tx.state == AcsTransaction.State.CHALLENGE and challenge is not None:
         # The same CReq again (the iframe was reloaded): the current step, with a fresh token.
         timer = timer_over(challenge, now)
         if timer:
-            time_out(tx, challenge, timer, ip=ip)
-            return final_screen(challenge, tx)
-        return step_screen(challenge, tx, error=challenge.error)
+            time_out(tx=tx, challenge=challenge, timer=timer, ip=ip)
+            return final_screen(challenge=challenge, tx=tx)
+        return step_screen(challenge=challenge, tx=tx, error=challenge.error)
     if challenge is None and tx.challenge_cancel == CREQ_TIMED_OUT.cancel:
         erro = creq_erro(code="402", detail=LATE_CREQ, data=creq.model_dump())
-        return erro_post(tx, erro, session_data, language, ip=ip)
+        return erro_post(tx=tx, erro=erro, session_data=session_data, language=language, ip=ip)
     erro = creq_erro(
         code="301", detail="acsTransID: transaction not awaiting a challenge", data=creq.model_dump()
     )
-    return erro_post(tx, erro, session_data, language, ip=ip)
+    return erro_post(tx=tx, erro=erro, session_data=session_data, language=language, ip=ip)
 
 
 def challenge_creq(*, creq_field: str, session_data: str | None, ip: str) -> Screen:
@@ -188,7 +190,13 @@ def challenge_creq(*, creq_field: str, session_data: str | None, ip: str) -> Scr
         return erro_shown(erro, ip=ip)
     if isinstance(parsed, Erro):
         if tx is not None and same_server:
-            return erro_post(tx, parsed, session_data, language_of(tx.browser_language), ip=ip)
+            return erro_post(
+                tx=tx,
+                erro=parsed,
+                session_data=session_data,
+                language=language_of(tx.browser_language),
+                ip=ip,
+            )
         return erro_shown(parsed, ip=ip)
     if tx is None or not same_server or tx.device_channel != "02":
         detail = "acsTransID" if tx is None else "threeDSServerTransID"
@@ -196,7 +204,9 @@ def challenge_creq(*, creq_field: str, session_data: str | None, ip: str) -> Scr
     if parsed.messageVersion != tx.message_version:
         # Must equal the AReq's version (notes §3.3).
         erro = creq_erro(code="102", detail="messageVersion differs from the AReq's", data=data)
-        return erro_post(tx, erro, session_data, language_of(tx.browser_language), ip=ip)
+        return erro_post(
+            tx=tx, erro=erro, session_data=session_data, language=language_of(tx.browser_language), ip=ip
+        )
     with transaction.atomic():
         tx = acs_transaction_get(acs_trans_id=tx.pk, for_update=True) or tx
         try:

@@ -98,7 +98,7 @@ def _rreq(tx: AcsTransaction) -> RReq:
 
 
 def finish(
-    tx: AcsTransaction, challenge: Challenge | None, end: ChallengeEnd, *, ip: str = "", **detail: str
+    *, tx: AcsTransaction, challenge: Challenge | None, end: ChallengeEnd, ip: str = "", **detail: str
 ) -> bool:
     """Record how the challenge ended and queue the RReq, once: False when another process did first.
 

@@ -103,7 +103,7 @@ def _audit_erro(erro: Erro, *, ip: str, posted: bool) -> None:
     )
 
 
-def erro_post(tx: AcsTransaction, erro: Erro, session_data: str | None, language: str, *, ip: str) -> Screen:
+def erro_post(*, tx: AcsTransaction, erro: Erro, session_data: str | None, language: str, ip: str) -> Screen:
     """The Erro auto-posted to the transaction's notificationURL, in the `cres` field (notes §3.1)."""
     _audit_erro(erro, ip=ip, posted=True)
     body = wire(erro)
@@ -132,7 +132,7 @@ def erro_shown(erro: Erro, *, ip: str, status: int = 400) -> Screen:
 # --- the step and final pages -------------------------------------------------------------------
 
 
-def step_screen(challenge: Challenge, tx: AcsTransaction, *, error: str = "") -> Screen:
+def step_screen(*, challenge: Challenge, tx: AcsTransaction, error: str = "") -> Screen:
     token = _new_token(challenge)
     challenge.error = error
     challenge.updated_at = challenge.served_at = clock.now()
@@ -147,7 +147,7 @@ def step_screen(challenge: Challenge, tx: AcsTransaction, *, error: str = "") ->
     )
 
 
-def final_screen(challenge: Challenge, tx: AcsTransaction) -> Screen:
+def final_screen(*, challenge: Challenge, tx: AcsTransaction) -> Screen:
     token = _new_token(challenge)  # a replay of the previous page's form is refused
     challenge.save(update_fields=["token_hash"])
     cres = CRes(

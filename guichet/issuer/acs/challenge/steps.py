@@ -75,18 +75,18 @@ def challenge_step(*, acs_trans_id: str, token: str, action: str, epin: str, otp
         # The 10 minutes, or this page left too long (inactivity): the form is not looked at.
         timer = timer_over(challenge, clock.now())
         if timer:
-            time_out(tx, challenge, timer, ip=ip)
+            time_out(tx=tx, challenge=challenge, timer=timer, ip=ip)
             challenge.refresh_from_db()
         if challenge.step == Challenge.Step.DONE or tx.state not in (AcsTransaction.State.CHALLENGE,):
             if challenge.step != Challenge.Step.DONE:  # finished elsewhere (the periodic timeout)
                 challenge.step = Challenge.Step.DONE
                 challenge.error = TIMEOUT
                 challenge.save(update_fields=["step", "error"])
-            return final_screen(challenge, tx)
+            return final_screen(challenge=challenge, tx=tx)
         if action == "cancel":
             audit_record(event=Event.ACS_CHALLENGE_CANCELLED, subject=acs_trans_id, ip=ip)
-            finish(tx, challenge, CARDHOLDER_CANCEL, ip=ip)
-            return final_screen(challenge, tx)
+            finish(tx=tx, challenge=challenge, end=CARDHOLDER_CANCEL, ip=ip)
+            return final_screen(challenge=challenge, tx=tx)
         if challenge.step == Challenge.Step.EPIN:
             return _epin_step(tx, challenge, epin, ip=ip)
         return _sms_step(tx, challenge, otp, ip=ip)
@@ -95,29 +95,29 @@ def challenge_step(*, acs_trans_id: str, token: str, action: str, epin: str, otp
 def _epin_step(tx: AcsTransaction, challenge: Challenge, epin: str, *, ip: str) -> Screen:
     epin = epin.strip()
     if not EPIN.fullmatch(epin):
-        return step_screen(challenge, tx, error=EPIN_FORMAT)
+        return step_screen(challenge=challenge, tx=tx, error=EPIN_FORMAT)
     holder = holder_of(tx)
     if holder is not None and throttle_blocked_until(key=holder.throttle_key):
-        finish(tx, challenge, BLOCKED_OUTCOME, ip=ip)
-        return final_screen(challenge, tx)
+        finish(tx=tx, challenge=challenge, end=BLOCKED_OUTCOME, ip=ip)
+        return final_screen(challenge=challenge, tx=tx)
     challenge.epin_encrypted = crypto.encrypt(f"acs-epin:{tx.acs_trans_id}", epin)
     challenge.step = Challenge.Step.SMS
     audit_record(event=Event.ACS_CHALLENGE_EPIN_ENTERED, subject=str(tx.acs_trans_id), ip=ip)
-    error = SMS_NOT_SENT if holder is None else send_code(tx, challenge, holder, ip=ip)
+    error = SMS_NOT_SENT if holder is None else send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
     if error == SMS_CAPPED:
-        finish(tx, challenge, SMS_CAP_OUTCOME, ip=ip)
-        return final_screen(challenge, tx)
-    return step_screen(challenge, tx, error=error)
+        finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
+        return final_screen(challenge=challenge, tx=tx)
+    return step_screen(challenge=challenge, tx=tx, error=error)
 
 
 def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) -> Screen:
     otp = otp.strip()
     if not OTP.fullmatch(otp):
-        return step_screen(challenge, tx, error=OTP_FORMAT)
+        return step_screen(challenge=challenge, tx=tx, error=OTP_FORMAT)
     holder = holder_of(tx)
     if holder is None:
-        finish(tx, challenge, OUT_OF_ATTEMPTS, ip=ip)
-        return final_screen(challenge, tx)
+        finish(tx=tx, challenge=challenge, end=OUT_OF_ATTEMPTS, ip=ip)
+        return final_screen(challenge=challenge, tx=tx)
     attempt = challenge.attempts_used + 1
     typed_epin = (
         crypto.decrypt(f"acs-epin:{tx.acs_trans_id}", challenge.epin_encrypted)
@@ -132,7 +132,7 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
         )
         if tx.sms_only:
             return sms_ok
-        epin_ok = typed_epin is not None and epin_matches(holder, typed_epin)
+        epin_ok = typed_epin is not None and epin_matches(cardholder=holder, epin=typed_epin)
         return epin_ok and sms_ok
 
     try:
@@ -145,20 +145,20 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
                 alert=blocked_alert(email=holder.email, language=challenge.language),
             )
     except Blocked:
-        finish(tx, challenge, BLOCKED_OUTCOME, ip=ip)
-        return final_screen(challenge, tx)
+        finish(tx=tx, challenge=challenge, end=BLOCKED_OUTCOME, ip=ip)
+        return final_screen(challenge=challenge, tx=tx)
     challenge.epin_encrypted = None
     if ok:
-        finish(tx, challenge, SUCCESS, ip=ip)
-        return step_screen(challenge, tx)  # "Authentification en cours"
+        finish(tx=tx, challenge=challenge, end=SUCCESS, ip=ip)
+        return step_screen(challenge=challenge, tx=tx)  # "Authentification en cours"
     challenge.attempts_used += 1
     if challenge.attempts_used >= challenge.max_attempts:
-        finish(tx, challenge, OUT_OF_ATTEMPTS, ip=ip)
-        return final_screen(challenge, tx)
+        finish(tx=tx, challenge=challenge, end=OUT_OF_ATTEMPTS, ip=ip)
+        return final_screen(challenge=challenge, tx=tx)
     if tx.sms_only:
-        if send_code(tx, challenge, holder, ip=ip) == SMS_CAPPED:
-            finish(tx, challenge, SMS_CAP_OUTCOME, ip=ip)
-            return final_screen(challenge, tx)
+        if send_code(tx=tx, challenge=challenge, holder=holder, ip=ip) == SMS_CAPPED:
+            finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
+            return final_screen(challenge=challenge, tx=tx)
     else:
         challenge.step = Challenge.Step.EPIN
-    return step_screen(challenge, tx, error=WRONG)
+    return step_screen(challenge=challenge, tx=tx, error=WRONG)

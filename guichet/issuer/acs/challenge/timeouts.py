@@ -34,20 +34,22 @@ def timer_over(challenge: Challenge, now: dt.datetime) -> str:
     return ""
 
 
-def time_out(tx: AcsTransaction, challenge: Challenge, timer: str, *, ip: str = "") -> bool:
-    return finish(tx, challenge, CHALLENGE_TIMED_OUT, ip=ip, timer=timer)
+def time_out(*, tx: AcsTransaction, challenge: Challenge, timer: str, ip: str = "") -> bool:
+    return finish(tx=tx, challenge=challenge, end=CHALLENGE_TIMED_OUT, ip=ip, timer=timer)
 
 
-def expire(tx: AcsTransaction, now: dt.datetime, *, ip: str = "") -> bool:
+def expire(*, tx: AcsTransaction, now: dt.datetime, ip: str = "") -> bool:
     """End the transaction if its CReq or challenge time is over at `now`, checked again under the
     row lock (a step may have just been served). Must run inside a transaction, `tx` locked."""
     if tx.state == AcsTransaction.State.AWAITING_CREQ:
-        return now - tx.ares_sent_at > CREQ_TIMEOUT and finish(tx, None, CREQ_TIMED_OUT, ip=ip)
+        return now - tx.ares_sent_at > CREQ_TIMEOUT and finish(
+            tx=tx, challenge=None, end=CREQ_TIMED_OUT, ip=ip
+        )
     if tx.state != AcsTransaction.State.CHALLENGE:
         return False
     challenge = Challenge.objects.select_for_update().filter(pk=tx.pk).first()
     timer = timer_over(challenge, now) if challenge is not None else ""
-    return bool(timer) and challenge is not None and time_out(tx, challenge, timer, ip=ip)
+    return bool(timer) and challenge is not None and time_out(tx=tx, challenge=challenge, timer=timer, ip=ip)
 
 
 def challenge_expire_due() -> None:
@@ -72,4 +74,4 @@ def challenge_expire_due() -> None:
         with transaction.atomic():
             tx = acs_transaction_get(acs_trans_id=pk, for_update=True)
             if tx is not None:
-                expire(tx, now)
+                expire(tx=tx, now=now)

@@ -11,6 +11,7 @@ may query the database through the ORM) runs in a thread through `AreqDatabase.o
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
@@ -48,13 +49,15 @@ async def acs_areq_answer_async(*, raw: bytes, ip: str, db: AreqDatabase) -> dic
     acs_trans_id = answering.new_acs_trans_id()
     parsed = answering.areq_parse(raw=raw, acs_trans_id=acs_trans_id)
     if isinstance(parsed, Erro):
-        answer: dict[str, Any] = await db.offload(answering.areq_refused, parsed, ip)
+        answer: dict[str, Any] = await db.offload(
+            functools.partial(answering.areq_refused, erro=parsed, ip=ip)
+        )
         return answer
     try:
         return await _answer(parsed, acs_trans_id, ip, db)
     except Exception as exc:  # noqa: BLE001 (the DS gets an Erro, the failure goes to the log)
-        erro = answering.areq_failure(parsed, acs_trans_id, exc)
-    refused: dict[str, Any] = await db.offload(answering.areq_refused, erro, ip)
+        erro = answering.areq_failure(areq=parsed, acs_trans_id=acs_trans_id, exc=exc)
+    refused: dict[str, Any] = await db.offload(functools.partial(answering.areq_refused, erro=erro, ip=ip))
     return refused
 
 
@@ -63,15 +66,16 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
     now = clock.now()
     pan = areq.acctNumber
     row = await db.lookup(pan_index(pan)) if answering.in_card_ranges(pan, config.acs.card_ranges) else None
-    context = answering.areq_context(areq, *store.card_from_row(row, db.django), now=now)
+    card, blocked_until = store.card_from_row(row, db.django)
+    context = answering.areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now)
     rules = rules_load(config.acs.rules)
     # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
     # may query the database through the ORM: in a thread.
     if all(name in BUILTIN for name, _ in config.acs.rules):
-        chosen = decide(context, rules)
+        chosen = decide(context=context, issuer_rules=rules)
     else:
-        chosen = await db.offload(decide, context, rules)
-    built = answering.areq_build(areq, acs_trans_id, ip, context, chosen)
+        chosen = await db.offload(functools.partial(decide, context=context, issuer_rules=rules))
+    built = answering.areq_build(areq=areq, acs_trans_id=acs_trans_id, ip=ip, context=context, chosen=chosen)
     await db.store(built)
     answering.areq_broken_log(built)
     return built.wire
