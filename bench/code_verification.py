@@ -35,12 +35,14 @@ from bench.support import (
     CaseResult,
     Holder,
     PostgresBackends,
-    Response,
     Server,
+    Unexpected,
     bench_main,
+    expect,
     free_port,
     guichet_cli,
     guichet_env,
+    healthz,
     hidden_fields,
     holders_csv,
     holders_make,
@@ -56,19 +58,6 @@ SMS_CODE = re.compile(r"\b([0-9]{8})\b")
 EMAIL_CODE = re.compile(r":\s*([0-9A-Za-z]{5})\s*$", re.MULTILINE)
 CODES_WAIT_S = 30.0
 HEALTHZ_PER_USER = 5  # the baseline is fast: more requests make its figures as steady as the others'
-
-
-class Unexpected(Exception):
-    """The server answered something else than the flow expects."""
-
-
-def _expect(response: Response, status: int, *, location: str = "", text: str = "") -> None:
-    if response.status != status:
-        raise Unexpected(f"status {response.status}, expected {status}")
-    if location and response.headers.get("location") != location:
-        raise Unexpected(f"redirect to {response.headers.get('location')!r}, expected {location!r}")
-    if text and text not in response.body:
-        raise Unexpected(f"{text!r} not in the page")
 
 
 @dataclass
@@ -98,12 +87,12 @@ def _wait_code(what: str, fetch: Callable[[], list[str]], pattern: re.Pattern[st
 def prepare(holder: Holder, *, base_url: str, smtp: SmtpServer, sms: SmsGateway) -> Ready:
     browser = Browser(base_url)
     start = browser.get("/enrollment/")
-    _expect(start, 200)
+    expect(start, 200)
     token = hidden_fields(start.body)["csrfmiddlewaretoken"]
     sent = browser.post("/enrollment/", {"csrfmiddlewaretoken": token, "email": holder.email})
-    _expect(sent, 302, location="/enrollment/verify/")
+    expect(sent, 302, location="/enrollment/verify/")
     page = browser.get("/enrollment/verify/")
-    _expect(page, 200, text='name="nonce"')
+    expect(page, 200, text='name="nonce"')
     sms_code = _wait_code("SMS", lambda: [m["text"] for m in sms.to(holder.phone)], SMS_CODE)
     email_code = _wait_code("email", lambda: [m.body for m in smtp.to(holder.email)], EMAIL_CODE)
     return Ready(browser=browser, sms_code=sms_code, email_code=email_code, form=hidden_fields(page.body))
@@ -112,7 +101,7 @@ def prepare(holder: Holder, *, base_url: str, smtp: SmtpServer, sms: SmsGateway)
 def verify_right(user: Ready) -> list[float]:
     form = {**user.form, "action": "verify", "sms_code": user.sms_code, "email_code": user.email_code}
     response = user.browser.post("/enrollment/verify/", form)
-    _expect(response, 302, location="/enrollment/methods/")
+    expect(response, 302, location="/enrollment/methods/")
     return [response.seconds]
 
 
@@ -122,14 +111,8 @@ def verify_wrong(user: Ready) -> list[float]:
     with user.lock:
         data = {**user.form, "action": "verify", "sms_code": wrong, "email_code": user.email_code}
         response = user.browser.post("/enrollment/verify/", data)
-        _expect(response, 400, text='id="error"')
+        expect(response, 400, text='id="error"')
         user.form = hidden_fields(response.body)  # each answer carries the form's next nonce
-    return [response.seconds]
-
-
-def healthz(base_url: str) -> list[float]:
-    response = Browser(base_url).get("/healthz")
-    _expect(response, 200, text='"ok"')
     return [response.seconds]
 
 

@@ -16,7 +16,6 @@ Exits 1 when a request did not get the expected answer, 2 when the bench could n
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import re
 import sys
@@ -33,10 +32,12 @@ from bench.support import (
     CaseResult,
     PostgresBackends,
     Server,
+    Unexpected,
     bench_main,
     free_port,
     guichet_cli,
     guichet_env,
+    keepalive_request,
     log,
     postgres_reset,
     run_pool,
@@ -45,26 +46,12 @@ from tests.support.servers import SmsGateway, SmtpServer
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/guichet_bench_pay"
 HEALTHZ_PER_REQUEST = 2  # the baseline is fast: more requests make its figures as steady as the others'
-KEEPALIVE_REUSE_S = 1.0  # gunicorn closes idle keep-alive connections after 2 s
-
-
-class Unexpected(Exception):
-    """The server answered something else than the API promises."""
-
-
-_local = threading.local()
 
 
 def call(
     port: int, method: str, path: str, *, key: str = "", body: Any = None, idempotency_key: str = ""
 ) -> tuple[int, Any, float]:
     """One request on this thread's keep-alive connection: status, parsed JSON, seconds."""
-    conn: http.client.HTTPConnection | None = getattr(_local, "conn", None)
-    if conn is not None and time.monotonic() - getattr(_local, "last", 0.0) > KEEPALIVE_REUSE_S:
-        conn.close()
-        conn = None
-    if conn is None:
-        conn = _local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Host": f"127.0.0.1:{port}"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
@@ -74,20 +61,9 @@ def call(
     if body is not None:
         data = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
-    started = time.perf_counter()
-    try:
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
-        raw = response.read()
-    except (OSError, http.client.HTTPException):
-        conn.close()
-        _local.conn = None
-        raise
-    seconds = time.perf_counter() - started
-    _local.last = time.monotonic()
-    if response.will_close:
-        conn.close()
-        _local.conn = None
+    response, raw, seconds = keepalive_request(
+        "127.0.0.1", port, method, path, body=data, headers=headers, timeout=30
+    )
     return response.status, json.loads(raw) if raw else None, seconds
 
 

@@ -40,12 +40,13 @@ from bench.support import (
     Browser,
     CaseResult,
     PostgresBackends,
-    Response,
     Server,
     bench_main,
+    expect,
     free_port,
     guichet_cli,
     guichet_env,
+    healthz,
     hidden_fields,
     log,
     postgres_reset,
@@ -178,19 +179,6 @@ def markdown(head: list[str], rows: list[list[str]]) -> str:
 # --- 2. the sign-in through the real server --------------------------------------------------------
 
 
-class Unexpected(Exception):
-    """The server answered something else than the flow expects."""
-
-
-def _expect(response: Response, status: int, *, location: str = "", text: str = "") -> None:
-    if response.status != status:
-        raise Unexpected(f"status {response.status}, expected {status}")
-    if location and response.headers.get("location") != location:
-        raise Unexpected(f"redirect to {response.headers.get('location')!r}, expected {location!r}")
-    if text and text not in response.body:
-        raise Unexpected(f"{text!r} not in the page")
-
-
 @dataclass
 class Ready:
     browser: Browser
@@ -202,14 +190,14 @@ class Ready:
 def prepare(login: str, base_url: str) -> Ready:
     browser = Browser(base_url)
     page = browser.get("/account/signin/")
-    _expect(page, 200, text='name="password"')
+    expect(page, 200, text='name="password"')
     return Ready(browser, login, hidden_fields(page.body)["csrfmiddlewaretoken"], threading.Lock())
 
 
 def signin_right(user: Ready) -> list[float]:
     form = {"csrfmiddlewaretoken": user.token, "login": user.login, "password": PASSWORD}
     response = user.browser.post("/account/signin/", form)
-    _expect(response, 302, location="/account/")
+    expect(response, 302, location="/account/")
     return [response.seconds]
 
 
@@ -217,13 +205,7 @@ def signin_wrong(user: Ready) -> list[float]:
     with user.lock:
         form = {"csrfmiddlewaretoken": user.token, "login": user.login, "password": PASSWORD + "x"}
         response = user.browser.post("/account/signin/", form)
-        _expect(response, 400, text='id="error"')
-    return [response.seconds]
-
-
-def healthz(base_url: str) -> list[float]:
-    response = Browser(base_url).get("/healthz")
-    _expect(response, 200, text='"ok"')
+        expect(response, 400, text='id="error"')
     return [response.seconds]
 
 

@@ -8,7 +8,16 @@ The benches talk to the server over loopback only, bound every wait, and stop wh
 
 from bench.support.base import BenchError, log
 from bench.support.cards import Holder, holders_csv, holders_make, luhn_complete
-from bench.support.clients import Browser, Response, hidden_fields, run_pool
+from bench.support.clients import (
+    Browser,
+    Response,
+    Unexpected,
+    expect,
+    healthz,
+    hidden_fields,
+    keepalive_request,
+    run_pool,
+)
 from bench.support.figures import CaseResult, percentile, table
 from bench.support.main import bench_each, bench_main, databases_of, exit_status
 from bench.support.procs import disk_stalls, process_tree
@@ -30,17 +39,21 @@ __all__ = [
     "PostgresBackends",
     "Response",
     "Server",
+    "Unexpected",
     "bench_each",
     "bench_main",
     "databases_of",
     "disk_stalls",
     "exit_status",
+    "expect",
     "free_port",
     "guichet_cli",
     "guichet_env",
+    "healthz",
     "hidden_fields",
     "holders_csv",
     "holders_make",
+    "keepalive_request",
     "log",
     "luhn_complete",
     "percentile",

@@ -56,6 +56,55 @@ def _drop_connection() -> None:
     _connections.conn = None
 
 
+def keepalive_request(
+    host: str,
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+) -> tuple[http.client.HTTPResponse, bytes, float]:
+    """One request on this thread's keep-alive connection: the response, its body, and the seconds
+    from sending to the last byte. A broken or closing connection is dropped for the next request."""
+    conn = _connection(host, port, timeout)
+    started = time.perf_counter()
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        raw = conn.getresponse()
+        data = raw.read()
+    except (OSError, http.client.HTTPException):
+        _drop_connection()
+        raise
+    seconds = time.perf_counter() - started
+    _connections.last = time.monotonic()
+    if raw.will_close:
+        _drop_connection()
+    return raw, data, seconds
+
+
+class Unexpected(Exception):
+    """The server answered something else than the flow expects."""
+
+
+def expect(response: Response, status: int, *, location: str = "", text: str = "") -> None:
+    """Raise Unexpected unless the answer has this status (and redirect target, and text)."""
+    if response.status != status:
+        raise Unexpected(f"status {response.status}, expected {status}")
+    if location and response.headers.get("location") != location:
+        raise Unexpected(f"redirect to {response.headers.get('location')!r}, expected {location!r}")
+    if text and text not in response.body:
+        raise Unexpected(f"{text!r} not in the page")
+
+
+def healthz(base_url: str) -> list[float]:
+    """The benches' baseline request: GET /healthz (one `SELECT 1`), its seconds."""
+    response = Browser(base_url).get("/healthz")
+    expect(response, 200, text='"ok"')
+    return [response.seconds]
+
+
 class Browser:
     """One person's browser: its own cookies, no redirect following, a bounded wait per request."""
 
@@ -80,19 +129,9 @@ class Browser:
         if form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn = _connection(self.host, self.port, self.timeout)
-        started = time.perf_counter()
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            raw = conn.getresponse()
-            data = raw.read()
-        except (OSError, http.client.HTTPException):
-            _drop_connection()
-            raise
-        seconds = time.perf_counter() - started
-        _connections.last = time.monotonic()
-        if raw.will_close:
-            _drop_connection()
+        raw, data, seconds = keepalive_request(
+            self.host, self.port, method, path, body=body, headers=headers, timeout=self.timeout
+        )
         for value in raw.headers.get_all("Set-Cookie") or []:
             self._remember(value)
         return Response(
