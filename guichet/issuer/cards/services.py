@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -16,13 +14,13 @@ from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.codes.services import Alert, credential_check
 from guichet.core import clock, crypto
+from guichet.core.csvfile import RowInvalid, csv_parse
 from guichet.issuer.cards.models import Card, Cardholder
 
 CARD_COLUMNS = ("pan", "expiry", "email", "phone", "name")
 E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 EXPIRY = re.compile(r"[0-9]{2}(0[1-9]|1[0-2])")
 EPIN = re.compile(r"[0-9]{4}")
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
 
 def luhn_ok(pan: str) -> bool:
@@ -83,7 +81,7 @@ class ImportReport:
         return not self.errors
 
 
-def _check_row(line: int, raw: dict[str, str]) -> tuple[CardRow | None, list[str]]:
+def _read_row(line: int, raw: dict[str, str]) -> CardRow:
     problems: list[str] = []
     pan = re.sub(r"[ ]", "", raw.get("pan") or "")
     expiry = (raw.get("expiry") or "").strip()
@@ -105,56 +103,26 @@ def _check_row(line: int, raw: dict[str, str]) -> tuple[CardRow | None, list[str
     if not name or len(name) > 100:
         problems.append("name: must be 1 to 100 characters")
     if problems:
-        return None, problems
-    return CardRow(line=line, pan=pan, expiry=expiry, email=email, phone=phone, name=name), []
+        raise RowInvalid(problems)
+    return CardRow(line=line, pan=pan, expiry=expiry, email=email, phone=phone, name=name)
 
 
 def cards_parse(data: bytes) -> tuple[list[CardRow], list[tuple[int, str]]]:
     """Check the whole file; return its rows, or every error with its line number."""
-    errors: list[tuple[int, str]] = []
-    if len(data) > MAX_IMPORT_BYTES:
-        return [], [(0, f"file larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB")]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [], [(text_line(data, exc.start), "not UTF-8 text")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if header is None:
-        return [], [(1, "empty file: expected the header " + ",".join(CARD_COLUMNS))]
-    header = [h.strip().lower() for h in header]
-    if sorted(header) != sorted(CARD_COLUMNS):
-        return [], [(1, "header must be exactly the columns " + ",".join(CARD_COLUMNS))]
-    rows: list[CardRow] = []
     seen_pans: dict[str, int] = {}
     holders: dict[str, CardRow] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            errors.append((line, f"expected {len(header)} fields, found {len(values)}"))
-            continue
-        row, problems = _check_row(line, dict(zip(header, values, strict=True)))
-        if row is None:
-            errors.extend((line, p) for p in problems)
-            continue
+
+    def accept(line: int, row: CardRow) -> str | None:
+        # A card once; a cardholder (their email) with one phone and name throughout the file.
         if row.pan in seen_pans:
-            errors.append((line, f"pan: same card as line {seen_pans[row.pan]}"))
-            continue
+            return f"pan: same card as line {seen_pans[row.pan]}"
         seen_pans[row.pan] = line
         first = holders.setdefault(row.email, row)
         if (first.phone, first.name) != (row.phone, row.name):
-            errors.append((line, f"email: same cardholder as line {first.line} but another phone or name"))
-            continue
-        rows.append(row)
-    if not rows and not errors:
-        errors.append((1, "no card rows after the header"))
-    return rows, errors
+            return f"email: same cardholder as line {first.line} but another phone or name"
+        return None
 
-
-def text_line(data: bytes, offset: int) -> int:
-    return data[:offset].count(b"\n") + 1
+    return csv_parse(data, required=CARD_COLUMNS, read_row=_read_row, accept=accept, rows_name="card")
 
 
 def cards_import(*, data: bytes, source: str = "") -> ImportReport:

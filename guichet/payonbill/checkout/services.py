@@ -19,9 +19,9 @@ from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.core import clock
+from guichet.core.money import money_format
 from guichet.core.text import one_line
 from guichet.delivery.services import outbox_enqueue_email
-from guichet.payonbill.checkout.money import money_format
 from guichet.payonbill.merchants import models as m
 from guichet.payonbill.merchants.models import Payment, Refund
 from guichet.payonbill.merchants.services import (

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guichet.core import clock
 from guichet.core.http import client_ip
 from guichet.core.middleware import CSP, language_keep, language_suggest
-from guichet.payonbill.checkout.money import money_format
+from guichet.core.money import money_format
 from guichet.payonbill.checkout.services import (
     Step,
     checkout_cancel,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import ipaddress
 import os
 import re
@@ -20,11 +18,11 @@ from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.core import clock, crypto
+from guichet.core.csvfile import RowInvalid, csv_parse
 from guichet.payonbill.subscribers.logins import LOGIN, normalise_login
 from guichet.payonbill.subscribers.models import Contract, Mailbox
 from guichet.payonbill.subscribers.passwords import password_hash
 
-MAX_IMPORT_BYTES = 50 * 1024 * 1024
 REQUIRED_COLUMNS = ("contract", "login", "password", "personalized")
 OPTIONAL_COLUMNS = ("name", "line_ip")
 CONTRACT_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,31}")
@@ -65,7 +63,7 @@ class SubscribersImportReport:
         return not self.errors
 
 
-def _check_row(line: int, raw: dict[str, str]) -> tuple[SubscriberRow | None, list[str]]:
+def _read_row(line: int, raw: dict[str, str]) -> SubscriberRow:
     problems: list[str] = []
     contract = (raw.get("contract") or "").strip()
     login = normalise_login(raw.get("login") or "")
@@ -101,8 +99,8 @@ def _check_row(line: int, raw: dict[str, str]) -> tuple[SubscriberRow | None, li
             except ValueError:
                 problems.append("line_ip: not an IPv4 or IPv6 address")
     if problems:
-        return None, problems
-    row = SubscriberRow(
+        raise RowInvalid(problems)
+    return SubscriberRow(
         line=line,
         contract=contract,
         login=login,
@@ -111,65 +109,36 @@ def _check_row(line: int, raw: dict[str, str]) -> tuple[SubscriberRow | None, li
         name=name,
         line_ip=line_ip,
     )
-    return row, []
 
 
 def subscribers_parse(data: bytes) -> tuple[list[SubscriberRow], list[tuple[int, str]]]:
     """Check the whole file; return its rows, or every error with its line number."""
-    if len(data) > MAX_IMPORT_BYTES:
-        return [], [(0, f"file larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MiB")]
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return [], [(data[: exc.start].count(b"\n") + 1, "not UTF-8 text")]
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    expected = ",".join(REQUIRED_COLUMNS) + " and optionally " + ",".join(OPTIONAL_COLUMNS)
-    if header is None:
-        return [], [(1, f"empty file: expected the header {expected}")]
-    header = [h.strip().lower() for h in header]
-    allowed = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
-    if (
-        len(set(header)) != len(header)
-        or not set(REQUIRED_COLUMNS) <= set(header)
-        or not set(header) <= allowed
-    ):
-        return [], [(1, f"header must be the columns {expected}")]
-    errors: list[tuple[int, str]] = []
-    rows: list[SubscriberRow] = []
     logins: dict[str, int] = {}
     contracts: dict[str, SubscriberRow] = {}
     lines: dict[str, SubscriberRow] = {}
-    for values in reader:
-        line = reader.line_num
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            errors.append((line, f"expected {len(header)} fields, found {len(values)}"))
-            continue
-        row, problems = _check_row(line, dict(zip(header, values, strict=True)))
-        if row is None:
-            errors.extend((line, p) for p in problems)
-            continue
+
+    def accept(line: int, row: SubscriberRow) -> str | None:
+        # A login once; a contract with one name and line throughout; a line to one contract.
         if row.login in logins:
-            errors.append((line, f"login: same login as line {logins[row.login]}"))
-            continue
+            return f"login: same login as line {logins[row.login]}"
         first = contracts.setdefault(row.contract, row)
         if (first.name, first.line_ip) != (row.name, row.line_ip):
-            errors.append((line, f"contract: same contract as line {first.line} but another name or line_ip"))
-            continue
+            return f"contract: same contract as line {first.line} but another name or line_ip"
         if row.line_ip:
             holder = lines.setdefault(row.line_ip, row)
             if holder.contract != row.contract:
-                errors.append(
-                    (line, f"line_ip: already the line of contract {holder.contract} (line {holder.line})")
-                )
-                continue
+                return f"line_ip: already the line of contract {holder.contract} (line {holder.line})"
         logins[row.login] = line
-        rows.append(row)
-    if not rows and not errors:
-        errors.append((1, "no subscriber rows after the header"))
-    return rows, errors
+        return None
+
+    return csv_parse(
+        data,
+        required=REQUIRED_COLUMNS,
+        optional=OPTIONAL_COLUMNS,
+        read_row=_read_row,
+        accept=accept,
+        rows_name="subscriber",
+    )
 
 
 def _hash_all(passwords: list[str]) -> list[str]:
@@ -192,20 +161,14 @@ def _database_errors(rows: list[SubscriberRow]) -> tuple[dict[int, Mailbox | Non
     by_login = {m.login: m for m in existing}
     by_imported = {m.imported_login: m for m in existing}
     for row in rows:
-        mine = [
-            m
-            for m in (by_imported.get(row.login), by_login.get(row.login))
-            if m is not None and m.contract.number == row.contract
-        ]
-        other = [
-            m
-            for m in (by_imported.get(row.login), by_login.get(row.login))
-            if m is not None and m.contract.number != row.contract
-        ]
+        # The mailbox first imported with this login, then the one signing in with it: maybe the same.
+        found = {m.pk: m for m in (by_imported.get(row.login), by_login.get(row.login)) if m is not None}
+        mine = [m for m in found.values() if m.contract.number == row.contract]
+        other = [m for m in found.values() if m.contract.number != row.contract]
         if other:
             errors.append((row.line, f"login: already a mailbox of contract {other[0].contract.number}"))
             continue
-        if len({m.pk for m in mine}) > 1:
+        if len(mine) > 1:
             errors.append((row.line, "login: both the initial login of one mailbox and the login of another"))
             continue
         matched[row.line] = mine[0] if mine else None
