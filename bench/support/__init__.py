@@ -1,7 +1,7 @@
 """What every bench needs: a real `guichet serve` process (server.py), HTTP clients with their own
-cookies and a pool of virtual users (clients.py), cardholders to import (cards.py), latency figures
-and the results table (figures.py), the server's CPU time and peak memory from /proc (procs.py), and
-the main() they all share (main.py).
+cookies and a pool of virtual users (clients.py), the AReq bench's asyncio load (loadgen.py),
+cardholders to import (cards.py), latency figures and the results table (figures.py), the server's
+CPU time and peak memory from /proc (procs.py), and the main() they all share (main.py).
 
 The benches talk to the server over loopback only, bound every wait, and stop what they start.
 """
@@ -19,6 +19,7 @@ from bench.support.clients import (
     run_pool,
 )
 from bench.support.figures import CaseResult, percentile, table
+from bench.support.loadgen import WARMUP_S, request_bytes, run_case
 from bench.support.main import bench_each, bench_main, databases_of, exit_status
 from bench.support.procs import disk_stalls, process_tree
 from bench.support.server import (
@@ -32,6 +33,7 @@ from bench.support.server import (
 )
 
 __all__ = [
+    "WARMUP_S",
     "BenchError",
     "Browser",
     "CaseResult",
@@ -59,6 +61,8 @@ __all__ = [
     "percentile",
     "postgres_reset",
     "process_tree",
+    "request_bytes",
+    "run_case",
     "run_pool",
     "subprocess_env",
     "table",
