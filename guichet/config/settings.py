@@ -196,3 +196,7 @@ LOGGING: dict[str, Any] = {
 }
 
 GUICHET = CONFIG
+
+# Who credits a merchant's refund (guichet.payonbill.merchants.billing.Biller): by default the
+# subscriber's bill. An operator whose billing system credits refunds itself names its own class here.
+GUICHET_BILLER = "guichet.payonbill.checkout.billing.BillBiller"

@@ -1,7 +1,7 @@
 """The shop as a merchant of Guichet's pay-on-bill service: the HTTP API, the signed return and the
 signed notifications, exactly as an outside merchant integrates them.
 
-The only call into Guichet's code is `merchants_create`, once, to get the demo merchant's API key
+The only call into Guichet's code is `merchant_create`, once, to get the demo merchant's API key
 and notification secret (what `guichet merchants create` prints); they are kept in the data dir.
 """
 
@@ -64,11 +64,11 @@ def shop_credentials() -> Credentials | None:
 
 def shop_merchant_create(*, base_url: str) -> Credentials:
     """Register the shop as a Guichet merchant and keep its secrets in the data dir (mode 0600)."""
-    from guichet.payonbill.merchants.services import merchants_create
+    from guichet.payonbill.merchants.accounts import merchant_create
 
     parts = urlsplit(base_url)
     port = f":{parts.port}" if parts.port else ""
-    created = merchants_create(
+    created = merchant_create(
         name=SHOP_NAME,
         notification_url=f"{base_url.rstrip('/')}/demo/shop/notify",
         # Guichet matches a return URL's port too: the shop's own host and its two local names.

@@ -23,16 +23,15 @@ from guichet.core.money import money_format
 from guichet.core.text import one_line
 from guichet.delivery.services import outbox_enqueue_email
 from guichet.payonbill.merchants import models as m
-from guichet.payonbill.merchants.models import Payment, Refund
-from guichet.payonbill.merchants.services import (
-    PaymentRefused,
+from guichet.payonbill.merchants.errors import PaymentRefused
+from guichet.payonbill.merchants.models import Payment
+from guichet.payonbill.merchants.payments import (
     payment_cancel,
     payment_complete,
     payment_for_checkout,
     payment_refuse,
 )
 from guichet.payonbill.subscribers.billing import (
-    charge_refund,
     contract_charge,
     contract_lock,
     contract_month_total,
@@ -77,7 +76,7 @@ class Payer:
 
 def checkout_payment(payment_id: str) -> Payment | None:
     """The payment behind a checkout URL, or None for an unknown id."""
-    return payment_for_checkout(payment_id)
+    return payment_for_checkout(payment_id=payment_id)
 
 
 def checkout_is_open(payment: Payment) -> bool:
@@ -108,7 +107,7 @@ def checkout_confirm(
 
     None for an unknown payment id.
     """
-    payment = payment_for_checkout(payment_id)
+    payment = payment_for_checkout(payment_id=payment_id)
     if payment is None:
         return None
     if not checkout_is_open(payment):
@@ -130,7 +129,7 @@ def checkout_confirm(
         attempts.append(locked)
         _charge(locked, payer=payer, language=language)
 
-    done = payment_complete(payment.public_id, payer_email=payer.email, charge=charge)
+    done = payment_complete(payment_id=payment.public_id, payer_email=payer.email, charge=charge)
     if attempts:
         _audit_outcome(done, payer=payer, ip=ip)
     return Confirmation(Step.FINAL, done, charged_here=bool(attempts) and done.status == m.SUCCEEDED)
@@ -145,7 +144,7 @@ def _refusal_for_payment(payment: Payment) -> Refusal | None:
 
 
 def _refuse(payment: Payment, reason: Refusal, *, ip: str, mailbox: Mailbox | None) -> Payment:
-    refused = payment_refuse(payment.public_id, reason.value)
+    refused = payment_refuse(payment_id=payment.public_id, reason=reason.value)
     if refused.status == m.REFUSED and refused.refusal_reason == reason.value:
         audit_record(
             event=Event.CHECKOUT_PAYMENT_REFUSED,
@@ -236,16 +235,10 @@ def _audit_outcome(payment: Payment, *, payer: Payer, ip: str) -> None:
 def checkout_cancel(*, payment_id: str, ip: str) -> Payment | None:
     """The customer chose "Annuler la commande": the payment is cancelled if still pending; None for
     an unknown id."""
-    payment = payment_for_checkout(payment_id)
+    payment = payment_for_checkout(payment_id=payment_id)
     if payment is None:
         return None
     if checkout_is_open(payment):
-        payment = payment_cancel(payment.public_id)
+        payment = payment_cancel(payment_id=payment.public_id)
         audit_record(event=Event.CHECKOUT_PAYMENT_CANCELLED, subject=payment.public_id, ip=ip)
     return payment
-
-
-def checkout_refunded(payment: Payment, refund: Refund) -> None:
-    """A refund of a pay-on-bill payment is credited on the bill it was charged to (in the refund's
-    transaction: if the credit fails, so does the refund)."""
-    charge_refund(payment_public_id=payment.public_id, amount=refund.amount)

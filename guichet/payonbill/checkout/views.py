@@ -26,7 +26,7 @@ from guichet.payonbill.checkout.services import (
 )
 from guichet.payonbill.merchants import models as m
 from guichet.payonbill.merchants.models import Payment
-from guichet.payonbill.merchants.services import payment_return_url
+from guichet.payonbill.merchants.notifications import payment_return_url
 from guichet.payonbill.subscribers.sessions import subscribers_current, subscribers_signin_url
 
 INTENT = "checkout:intent"  # the payment confirmed before the sign-in, resumed after it
@@ -112,7 +112,7 @@ def cancel(request: HttpRequest, public_id: str) -> HttpResponse:
     if payment is None:
         return _not_found(request)
     if payment.status == m.CANCELLED:
-        return HttpResponseRedirect(payment_return_url(payment))
+        return HttpResponseRedirect(payment_return_url(payment=payment))
     return redirect("checkout:payment", public_id=public_id)
 
 
@@ -123,7 +123,7 @@ def terms(request: HttpRequest) -> HttpResponse:
 
 
 def _outcome(request: HttpRequest, payment: Payment) -> HttpResponse:
-    context = {**_context(payment), "return_url": payment_return_url(payment)}
+    context = {**_context(payment), "return_url": payment_return_url(payment=payment)}
     if payment.status == m.SUCCEEDED and _paid_here(request, payment):
         context["delay"] = settings.GUICHET.checkout.return_delay_s
         return _with_logo(render(request, "checkout/done.html", context), payment)

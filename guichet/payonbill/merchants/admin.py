@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
-from guichet.payonbill.merchants import services
+from guichet.payonbill.merchants import accounts
 from guichet.payonbill.merchants.models import ApiKey, Merchant, Notification, Payment, Refund
 
 
@@ -35,13 +35,13 @@ class MerchantForm(forms.ModelForm[Merchant]):
 
     def clean_notification_url(self) -> str:
         try:
-            return services.merchant_notification_url_check(url=self.cleaned_data["notification_url"])
+            return accounts.merchant_notification_url_check(url=self.cleaned_data["notification_url"])
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
     def clean_hosts(self) -> list[str]:
         try:
-            return sorted({services.normalise_host(h) for h in self.cleaned_data["hosts"].split() if h})
+            return sorted({accounts.normalise_host(h) for h in self.cleaned_data["hosts"].split() if h})
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from None
 
@@ -79,7 +79,7 @@ class MerchantAdmin(admin.ModelAdmin[Merchant]):
             obj.return_hosts = hosts
             super().save_model(request, obj, form, change)
             return
-        created = services.merchants_create(
+        created = accounts.merchant_create(
             name=obj.name, notification_url=obj.notification_url, return_hosts=hosts, logo_url=obj.logo_url
         )
         obj.pk = created.merchant.pk
@@ -89,7 +89,7 @@ class MerchantAdmin(admin.ModelAdmin[Merchant]):
         request._merchant_created = created  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: Merchant, post_url_continue: str | None = None) -> Any:
-        created: services.MerchantCreated = request._merchant_created  # type: ignore[attr-defined]
+        created: accounts.MerchantCreated = request._merchant_created  # type: ignore[attr-defined]
         return _shown_once(
             request,
             _("Merchant %(name)s created") % {"name": obj.name},
@@ -116,7 +116,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
         if change:
             obj.save(update_fields=["label"])
             return
-        key, clear = services.merchant_key_add(merchant=obj.merchant, label=obj.label)
+        key, clear = accounts.merchant_key_add(merchant=obj.merchant, label=obj.label)
         obj.pk = key.pk
         request._api_key_clear = clear  # type: ignore[attr-defined]
 
@@ -128,7 +128,7 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     @admin.action(description="Revoke the selected API keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         for key in queryset:
-            services.merchant_key_revoke(prefix=key.prefix)
+            accounts.merchant_key_revoke(prefix=key.prefix)
         messages.success(request, f"{queryset.count()} key(s) revoked.")
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:

@@ -16,10 +16,10 @@ def cmd_create(args: argparse.Namespace) -> int:
     from guichet.config.bootstrap import django_setup
 
     django_setup()
-    from guichet.payonbill.merchants.services import merchants_create
+    from guichet.payonbill.merchants.accounts import merchant_create
 
     try:
-        created = merchants_create(
+        created = merchant_create(
             name=args.name,
             notification_url=args.notification_url,
             return_hosts=args.return_host or [],
@@ -73,8 +73,8 @@ def cmd_key_add(args: argparse.Namespace) -> int:
     from guichet.config.bootstrap import django_setup
 
     django_setup()
+    from guichet.payonbill.merchants.accounts import merchant_key_add
     from guichet.payonbill.merchants.models import Merchant
-    from guichet.payonbill.merchants.services import merchant_key_add
 
     merchant = _merchant(args.merchant)
     if not isinstance(merchant, Merchant):
@@ -91,8 +91,8 @@ def cmd_key_revoke(args: argparse.Namespace) -> int:
     from guichet.config.bootstrap import django_setup
 
     django_setup()
+    from guichet.payonbill.merchants.accounts import merchant_key_revoke
     from guichet.payonbill.merchants.models import ApiKey
-    from guichet.payonbill.merchants.services import merchant_key_revoke
 
     try:
         key = merchant_key_revoke(prefix=args.prefix)
@@ -106,8 +106,8 @@ def cmd_secret_rotate(args: argparse.Namespace) -> int:
     from guichet.config.bootstrap import django_setup
 
     django_setup()
+    from guichet.payonbill.merchants.accounts import merchant_secret_rotate
     from guichet.payonbill.merchants.models import Merchant
-    from guichet.payonbill.merchants.services import merchant_secret_rotate
 
     merchant = _merchant(args.merchant)
     if not isinstance(merchant, Merchant):

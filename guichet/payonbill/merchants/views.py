@@ -17,10 +17,15 @@ from pydantic import BaseModel, ValidationError
 from guichet.core.http import client_ip
 from guichet.core.middleware import DATABASE_DOWN, database_unavailable_json
 from guichet.core.text import json_bad_path
-from guichet.payonbill.merchants import schemas, services
+from guichet.payonbill.merchants import schemas
+from guichet.payonbill.merchants.accounts import merchant_authenticate
+from guichet.payonbill.merchants.errors import MerchantError, TooManyFailedAuthentications
+from guichet.payonbill.merchants.idempotency import ApiAnswer
 from guichet.payonbill.merchants.models import Merchant
 from guichet.payonbill.merchants.openapi import openapi_document
-from guichet.payonbill.merchants.services import MerchantError, TooManyFailedAuthentications
+from guichet.payonbill.merchants.payments import PaymentInput, payment_create, payment_get, payment_list
+from guichet.payonbill.merchants.refunds import refund_create
+from guichet.payonbill.merchants.representation import payment_json
 
 log = logging.getLogger("guichet.payonbill.merchants")
 
@@ -66,7 +71,7 @@ def api(*methods: str) -> Callable[[Callable[..., HttpResponse]], ApiView]:
             if scheme.lower() != "bearer" or not key.strip():
                 return error(401, "missing_api_key", "send the API key as `Authorization: Bearer <key>`.")
             try:
-                merchant = services.merchant_authenticate(key.strip(), ip=client_ip(request))
+                merchant = merchant_authenticate(api_key=key.strip(), ip=client_ip(request))
                 if merchant is None:
                     return error(401, "invalid_api_key", "this API key is unknown or revoked.")
                 return view(request, merchant, *args, **kwargs)
@@ -151,7 +156,7 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return str(key)
 
 
-def _answer(answer: services.ApiAnswer) -> JsonResponse:
+def _answer(answer: ApiAnswer) -> JsonResponse:
     response = JsonResponse(answer.body, status=answer.status)
     if answer.replayed:
         response["Idempotent-Replayed"] = "true"
@@ -164,7 +169,7 @@ def payments(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         return _list(request, merchant)
     key = _idempotency_key(request)
     body = _body(request, schemas.PaymentCreate)
-    data = services.PaymentInput(
+    data = PaymentInput(
         amount=body.amount,
         currency=body.currency,
         product=body.product,
@@ -174,7 +179,7 @@ def payments(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         notification_url=body.notification_url or "",
         language=body.language or "",
     )
-    return _answer(services.payments_create(merchant=merchant, data=data, idempotency_key=key))
+    return _answer(payment_create(merchant=merchant, data=data, idempotency_key=key))
 
 
 def _list(request: HttpRequest, merchant: Merchant) -> HttpResponse:
@@ -184,23 +189,21 @@ def _list(request: HttpRequest, merchant: Merchant) -> HttpResponse:
         raise MerchantError(
             "invalid_parameter", "limit must be a whole number from 1 to 100.", field="limit", status=400
         )
-    found = services.payments_list(
-        merchant=merchant, reference=request.GET.get("reference"), limit=int(raw_limit)
-    )
-    return JsonResponse({"data": [services.payment_json(p) for p in found]})
+    found = payment_list(merchant=merchant, reference=request.GET.get("reference"), limit=int(raw_limit))
+    return JsonResponse({"data": [payment_json(p) for p in found]})
 
 
 @api("GET")
 def payment_detail(request: HttpRequest, merchant: Merchant, payment_id: str) -> HttpResponse:
-    payment = services.payment_get(merchant=merchant, payment_id=payment_id)
-    return JsonResponse(services.payment_json(payment))
+    payment = payment_get(merchant=merchant, payment_id=payment_id)
+    return JsonResponse(payment_json(payment))
 
 
 @api("POST")
 def payment_refunds(request: HttpRequest, merchant: Merchant, payment_id: str) -> HttpResponse:
     key = _idempotency_key(request)
     body = _body(request, schemas.RefundCreate, empty_ok=True)
-    answer = services.refunds_create(
+    answer = refund_create(
         merchant=merchant, payment_id=payment_id, amount=body.amount, reason=body.reason, idempotency_key=key
     )
     return _answer(answer)

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.test import Client
 
+from guichet.payonbill.merchants.accounts import merchant_create
 from guichet.payonbill.merchants.models import Payment
-from guichet.payonbill.merchants.services import merchants_create
 from guichet.payonbill.subscribers.importing import subscribers_import
 from guichet.payonbill.subscribers.models import BillCharge, Contract, Mailbox
 from tests.payonbill.checkout.merchant import MerchantSite
@@ -60,7 +60,7 @@ class Shop:
 
 
 def open_shop(site: MerchantSite, *, name: str = "EDITEUR", logo_url: str = "") -> Shop:
-    created = merchants_create(
+    created = merchant_create(
         name=name, notification_url=site.url("/notify"), return_hosts=[site.host], logo_url=logo_url
     )
     site.secret = created.notification_secret

@@ -16,7 +16,7 @@ from guichet.audit.models import AuditEvent
 from guichet.core import clock as guichet_clock
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.services import outbox_content
-from guichet.payonbill.merchants.services import merchant_notification_secret
+from guichet.payonbill.merchants.accounts import merchant_secret_get
 from guichet.payonbill.subscribers.billing import contract_charge, contract_month_total
 from guichet.payonbill.subscribers.models import BillCharge, Contract
 from tests.payonbill.checkout.merchant import signature_ok
@@ -70,7 +70,7 @@ def signed_return(shop, url: str, path: str, status: str, payment_id: str) -> No
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == shop.site.url(path)
     query = return_query(url)
     assert (query["payment_id"], query["status"]) == (payment_id, status)
-    secret = merchant_notification_secret(payment(payment_id).merchant)
+    secret = merchant_secret_get(merchant=payment(payment_id).merchant)
     assert signature_ok(
         secret, f"t={query['t']},v1={query['v1']}", f"payment_id={payment_id}&status={status}".encode()
     )

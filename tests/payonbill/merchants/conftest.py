@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from guichet.payonbill.merchants import services
-from guichet.payonbill.merchants.services import MerchantCreated, merchants_create
+from guichet.payonbill.merchants.accounts import MerchantCreated, merchant_create
+from tests.payonbill.merchants.billers import RecordingBiller
 
 SHOP = "shop.example"
 
@@ -18,7 +18,7 @@ SHOP = "shop.example"
 def make_merchant(
     name: str = "Éditeur Test", *, notification_url: str = "https://shop.example/hooks/guichet", **kwargs: Any
 ) -> MerchantCreated:
-    return merchants_create(
+    return merchant_create(
         name=name,
         notification_url=notification_url,
         return_hosts=kwargs.pop("return_hosts", [SHOP]),
@@ -78,9 +78,11 @@ def _api_urls(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _own_refund_listeners(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The checkout's listener credits a bill these tests never charged: test this area alone.
-    monkeypatch.setattr(services, "_refund_listeners", [])
+def _recording_biller(settings: Any) -> None:
+    # The checkout's Biller credits a bill these tests never charged: test this area alone.
+    settings.GUICHET_BILLER = "tests.payonbill.merchants.billers.RecordingBiller"
+    RecordingBiller.credits = []
+    RecordingBiller.failure = None
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from guichet.core.egress import EgressPolicy
+from guichet.payonbill.merchants.accounts import merchant_authenticate
 from guichet.payonbill.merchants.models import ApiKey, Merchant
-from guichet.payonbill.merchants.services import merchant_authenticate
 from tests.payonbill.merchants.conftest import make_merchant
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +45,7 @@ def test_adding_a_merchant_shows_its_key_and_secret_once(admin_client: Client) -
     api_key, secret = shown(response.content.decode())
     merchant = Merchant.objects.get()
     assert merchant.return_hosts == ["pay.shop.example:8443", "shop.example"]
-    assert merchant_authenticate(api_key) == merchant
+    assert merchant_authenticate(api_key=api_key) == merchant
     assert secret.startswith("whsec_")
     assert "no-store" in response["Cache-Control"]
     # never again: the change page shows the prefix only
@@ -64,15 +64,15 @@ def test_adding_a_key_shows_it_once_and_revoking_works(admin_client: Client) -> 
     # then
     (clear,) = shown(response.content.decode())
     key = ApiKey.objects.get(label="rotation")
-    assert merchant_authenticate(clear) == created.merchant
+    assert merchant_authenticate(api_key=clear) == created.merchant
     assert clear not in admin_client.get(f"/admin/merchants/apikey/{key.pk}/change/").content.decode()
     # revoke both keys with the action
     admin_client.post(
         "/admin/merchants/apikey/",
         {"action": "revoke", "_selected_action": [str(k.pk) for k in ApiKey.objects.all()]},
     )
-    assert merchant_authenticate(clear) is None
-    assert merchant_authenticate(created.api_key) is None
+    assert merchant_authenticate(api_key=clear) is None
+    assert merchant_authenticate(api_key=created.api_key) is None
 
 
 def test_the_back_office_refuses_an_internal_notification_address(admin_client: Client, settings) -> None:

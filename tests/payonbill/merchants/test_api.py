@@ -13,8 +13,8 @@ from django.urls import URLPattern, get_resolver
 from guichet.audit.models import AuditEvent
 from guichet.delivery.models import OutboxMessage
 from guichet.payonbill.merchants import schemas
+from guichet.payonbill.merchants.accounts import merchant_key_add, merchant_key_revoke
 from guichet.payonbill.merchants.models import ApiKey, IdempotencyRecord, Payment
-from guichet.payonbill.merchants.services import merchant_key_add, merchant_key_revoke
 from tests.payonbill.merchants.conftest import Api, make_merchant, payment_body
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)

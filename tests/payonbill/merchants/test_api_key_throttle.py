@@ -13,8 +13,8 @@ from guichet.audit.models import AuditEvent
 from guichet.codes.models import RateBucket
 from guichet.config import env
 from guichet.config.env import ConfigError
+from guichet.payonbill.merchants.accounts import merchant_key_add, merchant_key_revoke
 from guichet.payonbill.merchants.models import Payment
-from guichet.payonbill.merchants.services import merchant_key_add, merchant_key_revoke
 from tests.codes.test_ratelimit import _redis_url
 from tests.payonbill.merchants.conftest import Api, payment_body
 

@@ -10,8 +10,8 @@ from django.test import Client
 
 from guichet.cli import main
 from guichet.core.egress import EgressPolicy, egress_policy_parse
+from guichet.payonbill.merchants.accounts import merchant_secret_get
 from guichet.payonbill.merchants.models import ApiKey, Merchant
-from guichet.payonbill.merchants.services import merchant_notification_secret
 from tests.payonbill.merchants.conftest import Api, payment_body
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +59,7 @@ def test_create_json_prints_the_key_and_secret_once(capsys, in_process) -> None:
     assert merchant.return_hosts == ["pay.shop.example:8443", "shop.example"]
     # stored: the secret encrypted, the key as a keyed hash only
     assert printed["notification_secret"].encode() not in bytes(merchant.notification_secret_encrypted)
-    assert merchant_notification_secret(merchant) == printed["notification_secret"]
+    assert merchant_secret_get(merchant=merchant) == printed["notification_secret"]
     key = ApiKey.objects.get()
     assert printed["api_key"] not in (key.key_hash, key.prefix)
     # and the key works
@@ -155,7 +155,7 @@ def test_secret_rotate(capsys, in_process) -> None:
     assert (status, err) == (0, "")
     new = json.loads(out)["notification_secret"]
     assert new != created["notification_secret"]
-    assert merchant_notification_secret(Merchant.objects.get()) == new
+    assert merchant_secret_get(merchant=Merchant.objects.get()) == new
 
 
 @pytest.mark.parametrize(

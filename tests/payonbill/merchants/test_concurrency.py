@@ -17,7 +17,7 @@ from django.db import connections
 from django.test import Client
 
 from guichet.payonbill.merchants.models import IdempotencyRecord, Notification, Payment, Refund
-from guichet.payonbill.merchants.services import payment_complete
+from guichet.payonbill.merchants.payments import payment_complete
 from tests.payonbill.merchants.conftest import Api, make_merchant, payment_body
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,7 +70,7 @@ def test_parallel_completions_charge_once() -> None:
             charges.append(payment.public_id)
 
     def complete() -> str:
-        return payment_complete(payment_id, payer_email="marie@example.fr", charge=charge).status
+        return payment_complete(payment_id=payment_id, payer_email="marie@example.fr", charge=charge).status
 
     # when
     statuses = all_at_once(N, complete)
@@ -83,7 +83,7 @@ def test_parallel_completions_charge_once() -> None:
 def test_parallel_refunds_never_exceed_the_amount_paid() -> None:
     key = make_merchant().api_key
     payment_id = Api(Client(), key).post("payments", payment_body(amount=1000)).json()["id"]
-    payment_complete(payment_id, payer_email="marie@example.fr", charge=lambda p: None)
+    payment_complete(payment_id=payment_id, payer_email="marie@example.fr", charge=lambda p: None)
 
     def refund() -> int:
         return int(Api(Client(), key).post(f"payments/{payment_id}/refunds", {"amount": 300}).status_code)

@@ -9,15 +9,19 @@ import re
 import pytest
 
 from guichet.payonbill.merchants.openapi import COMMON, ERROR_CODES, openapi_document
-from guichet.payonbill.merchants.services import payment_complete
+from guichet.payonbill.merchants.payments import payment_complete
 from tests.payonbill.merchants.conftest import Api, payment_body
 from tests.payonbill.merchants.test_payments import Bill
 from tests.support.paths import ROOT
 
-# Where the API's errors are raised: its views and services, and the middleware that answers for it.
+# Where the API's errors are raised: its views and service modules, and the middleware that answers for it.
 SOURCES = (
     "guichet/payonbill/merchants/views.py",
-    "guichet/payonbill/merchants/services.py",
+    "guichet/payonbill/merchants/errors.py",
+    "guichet/payonbill/merchants/accounts.py",
+    "guichet/payonbill/merchants/payments.py",
+    "guichet/payonbill/merchants/idempotency.py",
+    "guichet/payonbill/merchants/refunds.py",
     "guichet/core/middleware.py",
 )
 CODE = re.compile(r"[a-z]+(?:_[a-z]+)+")
@@ -159,7 +163,7 @@ def test_an_idempotency_key_outside_the_documented_rule_is_refused(api: Api, key
 
 def test_a_refund_of_a_fully_refunded_payment_is_409_whatever_the_amount(api: Api) -> None:
     payment = api.post("payments", payment_body()).json()["id"]
-    payment_complete(payment, payer_email="marie@example.fr", charge=Bill())
+    payment_complete(payment_id=payment, payer_email="marie@example.fr", charge=Bill())
     assert api.post(f"payments/{payment}/refunds", {}).status_code == 201
     for body in ({}, {"amount": 100}):
         response = api.post(f"payments/{payment}/refunds", body)

@@ -15,7 +15,8 @@ from guichet.delivery.models import OutboxMessage
 from guichet.delivery.worker import deliver_due
 from guichet.payonbill.merchants import schemas
 from guichet.payonbill.merchants.models import Notification, Payment
-from guichet.payonbill.merchants.services import payment_cancel, payment_complete, payment_return_url
+from guichet.payonbill.merchants.notifications import payment_return_url
+from guichet.payonbill.merchants.payments import payment_cancel, payment_complete
 from tests.payonbill.merchants.conftest import Api, make_merchant, payment_body
 from tests.support.paths import ROOT
 from tests.support.servers import HttpReceiver, Received
@@ -79,8 +80,8 @@ def test_receiver_down_then_up_gets_every_event_once_identifiable(
     merchant = Merchant(http_receiver, created.notification_secret, clock)
     api = Api(Client(), created.api_key)
     paid, cancelled, expiring = (api.post("payments", payment_body()).json()["id"] for _ in range(3))
-    payment_complete(paid, payer_email="marie@example.fr", charge=lambda p: None)
-    payment_cancel(cancelled)
+    payment_complete(payment_id=paid, payer_email="marie@example.fr", charge=lambda p: None)
+    payment_cancel(payment_id=cancelled)
     assert api.post(f"payments/{paid}/refunds", {"amount": 90}).status_code == 201
     clock.advance(seconds=15 * 60)  # the third payment expires (found by the periodic sweeper)
 
@@ -127,7 +128,7 @@ def test_a_payment_notification_url_overrides_the_merchants(
     merchant.down = False
     api = Api(Client(), created.api_key)
     body = payment_body(notification_url=http_receiver.url("/this-one"))
-    payment_cancel(api.post("payments", body).json()["id"])
+    payment_cancel(payment_id=api.post("payments", body).json()["id"])
     deliver_due()
     assert [r.path for r in http_receiver.received] == ["/this-one"]
     assert len(merchant.handled) == 1
@@ -140,7 +141,7 @@ def test_a_wrong_secret_or_an_old_signature_is_refused_by_the_example(
     created = make_merchant(notification_url=http_receiver.url("/hooks"))
     api = Api(Client(), created.api_key)
     payment_id = api.post("payments", payment_body()).json()["id"]
-    payment_cancel(payment_id)
+    payment_cancel(payment_id=payment_id)
     deliver_due()
     request = http_receiver.received[0]
     header = request.headers["Guichet-Signature"]
@@ -151,7 +152,7 @@ def test_a_wrong_secret_or_an_old_signature_is_refused_by_the_example(
     assert not example["verify_signature"](created.notification_secret, header, request.body, now=now + 301)
     assert not example["verify_signature"](created.notification_secret, "garbage", request.body, now=now)
     # the signed return, verified the same way
-    url = payment_return_url(Payment.objects.get(public_id=payment_id))
+    url = payment_return_url(payment=Payment.objects.get(public_id=payment_id))
     query = dict(parse_qsl(urlsplit(url).query))
     assert example["verify_return"](created.notification_secret, query, now=now)
     assert not example["verify_return"](

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,19 +16,17 @@ from guichet.audit.services import audit_record
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.services import outbox_http_content
 from guichet.delivery.worker import deliver_due
-from guichet.payonbill.merchants import services
-from guichet.payonbill.merchants.models import Notification, Payment, Refund
-from guichet.payonbill.merchants.services import (
-    PaymentNotFound,
-    PaymentRefused,
+from guichet.payonbill.merchants import payments
+from guichet.payonbill.merchants.errors import PaymentNotFound, PaymentRefused
+from guichet.payonbill.merchants.models import IdempotencyRecord, Notification, Payment, Refund
+from guichet.payonbill.merchants.notifications import payment_return_url, sign
+from guichet.payonbill.merchants.payments import (
     payment_cancel,
     payment_complete,
     payment_for_checkout,
     payment_refuse,
-    payment_return_url,
-    register_refund_listener,
-    sign,
 )
+from tests.payonbill.merchants.billers import RecordingBiller
 from tests.payonbill.merchants.conftest import Api, payment_body
 
 
@@ -63,7 +62,7 @@ class Bill:
 
 def test_payment_for_checkout_gives_what_the_page_shows(api: Api, merchant) -> None:
     payment_id = create(api)
-    payment = payment_for_checkout(payment_id)
+    payment = payment_for_checkout(payment_id=payment_id)
     assert payment is not None
     assert (payment.merchant.name, payment.merchant.logo_url) == ("Éditeur Test", "")
     assert (payment.amount, payment.currency, payment.product, payment.status) == (
@@ -72,15 +71,15 @@ def test_payment_for_checkout_gives_what_the_page_shows(api: Api, merchant) -> N
         "PANIER EDITEUR",
         "pending",
     )
-    assert payment_for_checkout("pay_unknown") is None
+    assert payment_for_checkout(payment_id="pay_unknown") is None
 
 
 def test_complete_charges_once_and_notifies(api: Api) -> None:
     payment_id = create(api)
     bill = Bill()
     # when
-    done = payment_complete(payment_id, payer_email="marie@example.fr", charge=bill)
-    again = payment_complete(payment_id, payer_email="other@example.fr", charge=bill)
+    done = payment_complete(payment_id=payment_id, payer_email="marie@example.fr", charge=bill)
+    again = payment_complete(payment_id=payment_id, payer_email="other@example.fr", charge=bill)
     # then
     assert bill.calls == [payment_id]
     assert (done.status, done.payer_email) == ("succeeded", "marie@example.fr")
@@ -97,29 +96,34 @@ def test_refused_charge_keeps_nothing_it_wrote(api: Api) -> None:
     payment_id = create(api)
     bill = Bill(refuse="monthly_cap_exceeded")
     # when
-    done = payment_complete(payment_id, payer_email="marie@example.fr", charge=bill)
+    done = payment_complete(payment_id=payment_id, payer_email="marie@example.fr", charge=bill)
     # then
     assert (done.status, done.refusal_reason, done.payer_email) == ("refused", "monthly_cap_exceeded", "")
     assert AuditEvent.objects.filter(event=Event.SUBSCRIBERS_BILL_CHARGED).count() == 0
     assert events() == [("payment.refused", payment_id)]
     assert api.get(f"payments/{payment_id}").json()["refusal_reason"] == "monthly_cap_exceeded"
     # a refused payment is final
-    assert payment_complete(payment_id, payer_email="x@example.fr", charge=Bill()).status == "refused"
+    assert (
+        payment_complete(payment_id=payment_id, payer_email="x@example.fr", charge=Bill()).status == "refused"
+    )
 
 
 def test_cancel_and_refuse_act_on_pending_payments_only(api: Api) -> None:
     cancelled, refused = create(api), create(api)
-    assert payment_cancel(cancelled).status == "cancelled"
-    assert payment_refuse(refused, "pay_on_bill_blocked").refusal_reason == "pay_on_bill_blocked"
+    assert payment_cancel(payment_id=cancelled).status == "cancelled"
+    assert (
+        payment_refuse(payment_id=refused, reason="pay_on_bill_blocked").refusal_reason
+        == "pay_on_bill_blocked"
+    )
     # idempotent: nothing changes and nothing more is notified
-    assert payment_cancel(cancelled).status == "cancelled"
-    assert payment_refuse(cancelled, "other").status == "cancelled"
-    assert payment_cancel(refused).status == "refused"
+    assert payment_cancel(payment_id=cancelled).status == "cancelled"
+    assert payment_refuse(payment_id=cancelled, reason="other").status == "cancelled"
+    assert payment_cancel(payment_id=refused).status == "refused"
     assert events() == [("payment.cancelled", cancelled), ("payment.refused", refused)]
     with pytest.raises(PaymentNotFound):
-        payment_cancel("pay_unknown")
+        payment_cancel(payment_id="pay_unknown")
     with pytest.raises(PaymentNotFound):
-        payment_complete("pay_unknown", payer_email="a@b.fr", charge=Bill())
+        payment_complete(payment_id="pay_unknown", payer_email="a@b.fr", charge=Bill())
 
 
 def test_a_payment_expires_when_read_after_its_time(api: Api, clock) -> None:
@@ -129,12 +133,12 @@ def test_a_payment_expires_when_read_after_its_time(api: Api, clock) -> None:
     clock.advance(seconds=1)
     # when: read by the merchant, then by the checkout
     assert api.get(f"payments/{payment_id}").json()["status"] == "expired"
-    payment = payment_for_checkout(payment_id)
+    payment = payment_for_checkout(payment_id=payment_id)
     # then: expired once, notified once, never charged
     assert payment is not None
     assert payment.status == "expired"
     bill = Bill()
-    assert payment_complete(payment_id, payer_email="a@b.fr", charge=bill).status == "expired"
+    assert payment_complete(payment_id=payment_id, payer_email="a@b.fr", charge=bill).status == "expired"
     assert bill.calls == []
     assert events() == [("payment.expired", payment_id)]
 
@@ -143,7 +147,7 @@ def test_complete_after_the_time_expires_instead_of_charging(api: Api, clock) ->
     payment_id = create(api)
     clock.advance(seconds=15 * 60)
     bill = Bill()
-    assert payment_complete(payment_id, payer_email="a@b.fr", charge=bill).status == "expired"
+    assert payment_complete(payment_id=payment_id, payer_email="a@b.fr", charge=bill).status == "expired"
     assert bill.calls == []
 
 
@@ -157,7 +161,7 @@ def test_the_periodic_sweeper_expires_due_payments(api: Api, clock) -> None:
     # then
     assert dict(Payment.objects.values_list("public_id", "status")) == {late: "expired", fresh: "pending"}
     assert events() == [("payment.expired", late)]
-    assert services.payments_expire_due() == 0
+    assert payments.payment_expire_due() == 0
 
 
 def test_payment_ttl_is_configurable(api: Api, settings) -> None:
@@ -172,29 +176,29 @@ def test_payment_ttl_is_configurable(api: Api, settings) -> None:
 
 def test_signed_return_urls(api: Api, merchant, clock) -> None:
     paid, cancelled = create(api), create(api)
-    payment_complete(paid, payer_email="marie@example.fr", charge=Bill())
-    payment_cancel(cancelled)
+    payment_complete(payment_id=paid, payer_email="marie@example.fr", charge=Bill())
+    payment_cancel(payment_id=cancelled)
     secret = merchant.notification_secret
     for payment_id, base, status in (
         (paid, "https://shop.example/paid", "succeeded"),
         (cancelled, "https://shop.example/cancelled", "cancelled"),
     ):
-        url = payment_return_url(Payment.objects.get(public_id=payment_id))
+        url = payment_return_url(payment=Payment.objects.get(public_id=payment_id))
         parts = urlsplit(url)
         assert f"{parts.scheme}://{parts.netloc}{parts.path}" == base
         query = dict(parse_qsl(parts.query))
         t = query["t"]
         assert int(t) == int(clock.now().timestamp())
         assert (query["payment_id"], query["status"]) == (payment_id, status)
-        expected = sign(secret, f"payment_id={payment_id}&status={status}".encode(), at=int(t))
+        expected = sign(secret=secret, payload=f"payment_id={payment_id}&status={status}".encode(), at=int(t))
         assert f"t={t},v1={query['v1']}" == expected
     # the merchant's own query parameters are kept
-    assert "order=1" in payment_return_url(Payment.objects.get(public_id=paid))
+    assert "order=1" in payment_return_url(payment=Payment.objects.get(public_id=paid))
 
 
 def test_signature_is_hmac_sha256_of_time_dot_body() -> None:
     # a fixed vector a merchant can check their code against
-    assert sign("whsec_test", b'{"id":"evt_1"}', at=1700000000) == (
+    assert sign(secret="whsec_test", payload=b'{"id":"evt_1"}', at=1700000000) == (
         "t=1700000000,v1=" + hmac.new(b"whsec_test", b'1700000000.{"id":"evt_1"}', "sha256").hexdigest()
     )
 
@@ -205,19 +209,13 @@ def test_signature_is_hmac_sha256_of_time_dot_body() -> None:
 @pytest.fixture
 def paid(api: Api) -> str:
     payment_id = create(api, amount=1000)
-    payment_complete(payment_id, payer_email="marie@example.fr", charge=Bill())
+    payment_complete(payment_id=payment_id, payer_email="marie@example.fr", charge=Bill())
     return payment_id
 
 
 @pytest.fixture
 def credited() -> list[tuple[str, int]]:
-    got: list[tuple[str, int]] = []
-
-    def listener(payment: Payment, refund: Refund) -> None:
-        got.append((payment.public_id, refund.amount))
-
-    register_refund_listener(listener)
-    return got
+    return RecordingBiller.credits
 
 
 def test_partial_then_full_refund(api: Api, paid: str, credited) -> None:
@@ -244,11 +242,8 @@ def test_partial_then_full_refund(api: Api, paid: str, credited) -> None:
     assert (nothing.status_code, nothing.json()["error"]["code"]) == (409, "payment_fully_refunded")
 
 
-def test_a_failing_refund_listener_cancels_the_refund(api: Api, paid: str, caplog) -> None:
-    def broken(payment: Payment, refund: Refund) -> None:
-        raise RuntimeError("bill unavailable")
-
-    register_refund_listener(broken)
+def test_a_failing_biller_cancels_the_refund(api: Api, paid: str, caplog) -> None:
+    RecordingBiller.failure = RuntimeError("bill unavailable")
     # when
     response = api.post(f"payments/{paid}/refunds", {"amount": 100}, idempotency_key="r")
     # then
@@ -257,7 +252,7 @@ def test_a_failing_refund_listener_cancels_the_refund(api: Api, paid: str, caplo
     assert Refund.objects.count() == 0
     assert Payment.objects.get(public_id=paid).amount_refunded == 0
     assert events() == [("payment.succeeded", paid)]
-    assert services.IdempotencyRecord.objects.filter(key="r").count() == 0
+    assert IdempotencyRecord.objects.filter(key="r").count() == 0
 
 
 def test_over_refund_is_refused_and_changes_nothing(api: Api, paid: str, credited) -> None:
@@ -327,3 +322,27 @@ def test_notifications_carry_unique_event_ids_and_the_payment(api: Api, paid: st
         "merchant.notification",
     )
     assert outbox_http_content(message).url == "https://shop.example/hooks/guichet"
+
+
+def test_the_default_biller_is_the_bills(settings) -> None:
+    from guichet.payonbill.checkout.billing import BillBiller
+    from guichet.payonbill.merchants.billing import biller
+
+    settings.GUICHET_BILLER = "guichet.payonbill.checkout.billing.BillBiller"
+    assert isinstance(biller(), BillBiller)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("no.such.Biller", "GUICHET_BILLER='no.such.Biller' cannot be imported"),
+        ("tests.payonbill.merchants.billers.NoCredit", "has no credit(*, payment, refund) method"),
+    ],
+)
+def test_a_wrong_biller_stops_the_start(settings, path: str, message: str) -> None:
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.GUICHET_BILLER = path
+    with pytest.raises(ImproperlyConfigured, match=re.escape(message)):
+        apps.get_app_config("merchants").ready()

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from guichet.payonbill.merchants.services import MerchantCreated
+from guichet.payonbill.merchants.accounts import MerchantCreated
 from tests.payonbill.merchants.conftest import make_merchant
 
 # WSGIHandler rather than get_wsgi_application(): Django is set up already (tests/conftest.py), and a

@@ -8,7 +8,8 @@ import pytest
 from django.apps import apps
 
 from guichet.delivery.worker import deliver_due
-from guichet.payonbill.merchants.services import merchant_key_add, payment_cancel
+from guichet.payonbill.merchants.accounts import merchant_key_add
+from guichet.payonbill.merchants.payments import payment_cancel
 from tests.payonbill.merchants.conftest import Api, make_merchant, payment_body
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def test_keys_and_secrets_are_not_stored_or_logged_in_clear(client, caplog, http
     api = Api(client, created.api_key)
     payment_id = api.post("payments", payment_body()).json()["id"]
     api.post("payments", payment_body(), key=second + "x")  # a rejected key is audited, not stored
-    payment_cancel(payment_id)
+    payment_cancel(payment_id=payment_id)
     assert deliver_due() == 1  # a signed notification went out
     text = database_text()
     for secret in (created.api_key, second, created.notification_secret):
