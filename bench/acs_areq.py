@@ -1,4 +1,4 @@
-"""Bench: the ACS's AReq -> ARes, POST /3ds/areq, at 64 concurrent connections (issue 3's targets).
+"""Bench: the ACS's AReq -> ARes, POST /3ds/areq, at 64 concurrent connections (target: 1,000 ARes/s).
 
 A real `guichet serve` (by default 2 workers, one per core, of 4 Django threads and 4 asynchronous
 PostgreSQL connections each; the AReq is answered on each worker's event loop) runs against SQLite
@@ -162,7 +162,7 @@ def bench_database(database: str, args: argparse.Namespace) -> list[CaseResult]:
 
 
 def verdict(results: list[CaseResult], rate: float) -> list[str]:
-    """Issue 3's targets, per database: >= 1,000 ARes/s (PostgreSQL), p99 < 50 ms, >= 1/4 of the ceiling.
+    """The targets, per database: >= 1,000 ARes/s (PostgreSQL), p99 < 50 ms, >= 1/4 of the ceiling.
 
     The p99 is judged at the paced rate (1,000 a second by default): with every connection always
     busy (the saturation case) the latency is the queue, 64 / throughput, whatever the server does.

@@ -1,4 +1,4 @@
-"""Bench: the enrollment portal's code verification, POST /enrollment/verify/ (PRODUCT.md, step 2).
+"""Bench: the enrollment portal's code verification, POST /enrollment/verify/ (docs/issuers.md, step 2).
 
 A real `guichet serve` (2 workers x 8 threads) runs against SQLite and/or PostgreSQL, with a real SMTP
 server and SMS gateway receiver in this process. Each virtual user has its own cookies: it opens the

@@ -1,4 +1,4 @@
-"""Bench: payment creation through the merchant API, POST /api/v1/payments (PRODUCT.md §4).
+"""Bench: payment creation through the merchant API, POST /api/v1/payments (docs/merchants.md).
 
 A real `guichet serve` (2 workers x 8 threads) runs against SQLite and/or PostgreSQL; a merchant is
 created with `guichet merchants create --json`, and virtual merchants' back-ends call the API with its

@@ -1,4 +1,4 @@
-"""The `guichet` command (PRODUCT.md §4). Exit 0 on success, non-zero with a message otherwise."""
+"""The `guichet` command (docs/operating.md). Exit 0 on success, non-zero with a message otherwise."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `guichet` command (PRODUCT.md §4): exit status, messages, and what it leaves in the database."""
+"""The `guichet` command (docs/operating.md): exit status, messages, and what it leaves in the database."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from guichet.delivery.services import outbox_enqueue_email
 
 
 def blocked_alert(*, email: str, language: str) -> Alert:
-    """Tell the owner of `email` that their credential is blocked (PRODUCT.md §5)."""
+    """Tell the owner of `email` that their credential is blocked (docs/security.md)."""
 
     def send(until: dt.datetime) -> None:
         outbox_enqueue_email(

@@ -1,4 +1,4 @@
-"""The numbers of PRODUCT.md §5, in one place."""
+"""The one-time code and throttle numbers (docs/security.md, docs/issuers.md step 2), in one place."""
 
 from __future__ import annotations
 

@@ -55,7 +55,7 @@ DEMO_ISSUER_LEGAL = (
 
 @dataclass(frozen=True)
 class AcsConfig:
-    """ACS (issue 3) settings."""
+    """ACS settings (docs/issuers.md, Settings)."""
 
     reference_number: str = "GUICHET-ACS-DEMO"  # acsReferenceNumber (EMVCo-assigned), max 32
     operator_id: str = ""  # acsOperatorID (DS-assigned), max 32; empty: not sent

@@ -9,7 +9,7 @@ def mask_pan(first6: str, last4: str, length: int) -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """Only the last two digits, as the seed shows: xxxxxxxx23."""
+    """Only the last two digits, as the original pay-on-bill pages show: xxxxxxxx23."""
     digits = phone.lstrip("+")
     return "x" * max(len(digits) - 2, 0) + digits[-2:]
 

@@ -33,7 +33,7 @@ class Sender(Protocol):
 
 
 class HttpSmsGateway:
-    """PRODUCT.md §4: POST {"id", "to", "text"} as JSON; any 2xx within 5 s means accepted."""
+    """docs/operating.md, SMS gateway: POST {"id", "to", "text"} as JSON; a 2xx within 5 s is accepted."""
 
     def __init__(self, url: str, token: str = "") -> None:
         self.url = url

@@ -1,4 +1,4 @@
-"""Demo subscribers, seeded by `guichet demo`: one of each kind of the seed."""
+"""Demo subscribers, seeded by `guichet demo`: one of each kind of contract."""
 
 from __future__ import annotations
 

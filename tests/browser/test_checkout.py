@@ -1,4 +1,4 @@
-"""The pay-on-bill checkout (seed 000, steps 2 and 3 and the end) in a real Chromium, French and English.
+"""The pay-on-bill checkout (sign-in, confirmation and the end) in a real Chromium, French and English.
 
 Payments are created through the real merchant API; the merchant is a real HTTP server started by the
 test that receives the notifications and the customer's return and checks every signature; the
@@ -279,7 +279,7 @@ def no_summary_sent(outbound: Any) -> None:
     assert [m for m in smtp.received if "récapitulatif" in m.subject or "summary" in m.subject] == []
 
 
-# --- the seed's purchases ----------------------------------------------------------------------
+# --- the original pages' purchases ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("words", LANGUAGES)

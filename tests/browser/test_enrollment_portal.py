@@ -1,4 +1,4 @@
-"""The cardholder enrollment portal (seed 004, sections 1-6) in a real Chromium, in French and English.
+"""The cardholder enrollment portal (docs/issuers.md, steps 1-5) in a real Chromium, in French and English.
 
 The codes are read from what the real SMTP server and SMS receiver received, never from the database.
 """

@@ -1,4 +1,4 @@
-"""Phones and challenge windows (issue 11, item 4), in a real Chromium.
+"""Phones and challenge windows (no sideways scrolling, every control reachable), in a real Chromium.
 
 Every page of the enrollment portal, the 3DS challenge, the pay-on-bill checkout, the subscriber pages
 and the demo shop, at 375x812 and 320x640: nothing scrolls sideways (neither the document nor any

@@ -1,4 +1,4 @@
-"""The subscriber's pages (seed 000: sign-in, personalisation, forgotten password, customer space) in a
+"""The subscriber's pages (sign-in, personalisation, forgotten password, customer space) in a
 real Chromium, in French and English. Emails are read from the real SMTP server of the test."""
 
 from __future__ import annotations

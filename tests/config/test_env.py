@@ -1,4 +1,4 @@
-"""The environment reader (PRODUCT.md §4 "Environment"): guichet.config.env.load on explicit dicts."""
+"""The environment reader (docs/operating.md, Configuration): guichet.config.env.load on explicit dicts."""
 
 from __future__ import annotations
 

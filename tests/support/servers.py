@@ -99,7 +99,7 @@ class SmsGatewayState:
 
 
 class SmsGateway:
-    """A real HTTP receiver speaking the gateway protocol of PRODUCT.md §4."""
+    """A real HTTP receiver speaking the SMS gateway protocol (docs/operating.md)."""
 
     def __init__(self) -> None:
         self.state = SmsGatewayState()

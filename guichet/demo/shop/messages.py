@@ -1,4 +1,4 @@
-"""The messages the 3DS Server and DS simulators read and write (notes §3.3, §3.5, §4.2, §4.3).
+"""The messages the 3DS Server and DS simulators read and write (docs/emv-3ds.md §3.3, §3.5, §4.2, §4.3).
 
 They are the counterpart of the ACS: the DS simulator checks every RReq it receives against these
 schemas on its own, so a mistake in the ACS shows up in the demo instead of being mirrored.
@@ -24,7 +24,7 @@ AuthValue = Annotated[
 ]
 Eci = Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{2}$")]
 WindowSize = Literal["01", "02", "03", "04", "05"]
-# 2.1.0: 01, 04-08; 2.2.0: 01, 03-08; 80-99 DS use (notes §4.2).
+# 2.1.0: 01, 04-08; 2.2.0: 01, 03-08; 80-99 DS use (docs/emv-3ds.md §4.2).
 CANCEL_CODES = {
     "2.1.0": {"01", "04", "05", "06", "07", "08"},
     "2.2.0": {"01", "03", "04", "05", "06", "07", "08"},
@@ -41,7 +41,7 @@ class CReq(WireModel):
 
 
 class CRes(WireModel):
-    """The final CRes of the browser channel: Y or N only (notes §2.2, §3.5)."""
+    """The final CRes of the browser channel: Y or N only (docs/emv-3ds.md §2.2, §3.5)."""
 
     messageType: Literal["CRes"]
     messageVersion: MessageVersion
@@ -74,7 +74,7 @@ class RReq(WireModel):
 
     @model_validator(mode="after")
     def _conditional_rules(self) -> Self:
-        """Conditional inclusion (notes §4.2); each failure names the element for the Erro's errorDetail."""
+        """Conditional inclusion (docs/emv-3ds.md §4.2); each failure names the element for errorDetail."""
         payment = self.messageCategory == "01"
         status, v210 = self.transStatus, self.messageVersion == "2.1.0"
         if payment and status is None:
@@ -120,12 +120,12 @@ class _Format(ValueError):
 
 
 def b64url_encode(data: bytes) -> str:
-    """Base64url without padding, as CReq and CRes travel (notes §3.2)."""
+    """Base64url without padding, as CReq and CRes travel (docs/emv-3ds.md §3.2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
-    """Padded or not: receivers must take both (notes §3.2). Raises ValueError on anything else."""
+    """Padded or not: receivers must take both (docs/emv-3ds.md §3.2). Raises ValueError on anything else."""
     cleaned = text.strip()
     if not cleaned or any(c not in _B64URL for c in cleaned.rstrip("=")):
         raise ValueError("not base64url")

@@ -34,7 +34,7 @@ from guichet.demo.shop.transport import HttpTransport, PeerUnreachable, Transpor
 from guichet.issuer.acs.messages import ARes, Erro
 
 MESSAGE_VERSION = "2.2.0"
-# The challenge takes the width of the shop's payment panel (notes §3.4: 05 = full window).
+# The challenge takes the width of the shop's payment panel (docs/emv-3ds.md §3.4: 05 = full window).
 CHALLENGE_WINDOW_SIZE: Final = "05"
 THREE_DS_SERVER_REF = "GUICHET-DEMO-3DSS-0001"
 DS_REFERENCE = "GUICHET-DEMO-DS-0001"
@@ -44,13 +44,13 @@ ACQUIRER_MERCHANT_ID = "LAGON-0001"
 MCC = "5942"  # book stores
 MERCHANT_COUNTRY = "540"  # New Caledonia, ISO 3166-1 numeric
 CURRENCIES = {"EUR": ("978", 2)}
-# challengeCancel 01: the cardholder chose "Annuler votre paiement" (notes §4.2).
+# challengeCancel 01: the cardholder chose "Annuler votre paiement" (docs/emv-3ds.md §4.2).
 CANCELLED_BY_CARDHOLDER: Final = "01"
 
 
 @dataclass(frozen=True)
 class Browser:
-    """What the 3DS Server collects from the customer's browser (notes §1.2, browser elements)."""
+    """What the 3DS Server collects from the customer's browser (docs/emv-3ds.md §1.2, browser elements)."""
 
     accept_header: str
     user_agent: str

@@ -3,7 +3,7 @@
 A 20-byte value, base64 (28 characters), sent in the ARes (frictionless) or the RReq (challenge) and
 checked by the issuer's authorisation system. The real scheme algorithms (Visa CAVV v7, Mastercard
 SPA2) are proprietary and run in an HSM with scheme keys; these are Guichet's own layouts in the
-same spirit (notes §8), MAC-ed with HMAC-SHA256 under a key derived from GUICHET_HMAC_KEY with a
+same spirit (docs/emv-3ds.md §8), MAC-ed with HMAC-SHA256 under a key derived from GUICHET_HMAC_KEY with a
 label per scheme and key indicator. An issuer replaces one by registering its own `AvAlgorithm`.
 
 Both layouts carry, in clear, what the verifier must know to recompute the MAC (result code, how the
@@ -109,7 +109,7 @@ def _transaction_number(acs_trans_id: str, digits: int) -> str:
 
 
 class VisaStyleCavv:
-    """Visa-style CAVV layout (own design after the public CAVV usage-3 table, notes §8.2).
+    """Visa-style CAVV layout (own design after the public CAVV usage-3 table, docs/emv-3ds.md §8.2).
 
     | bytes | content |
     | 0 | authentication results code: 0 Y, 7 A, 2/3/4 I (TRA performed / data only / SCA performed) |
@@ -161,7 +161,7 @@ class VisaStyleCavv:
 
 
 class MastercardStyleAav:
-    """Mastercard-style AAV layout (own design after the public SPA AAV table, notes §8.3).
+    """Mastercard-style AAV layout (own design after the public SPA AAV table, docs/emv-3ds.md §8.3).
 
     | bytes | content |
     | 0 | control byte: 0x8C authenticated (Y), 0x86 attempts (A), 0x8E informational (I) |
@@ -180,7 +180,7 @@ class MastercardStyleAav:
 
     def eci(self, trans_status: str, *, message_category: str = "01") -> str:
         if message_category == "02" and trans_status == "Y":
-            return "N2"  # non-payment authenticated (notes §2.5)
+            return "N2"  # non-payment authenticated (docs/emv-3ds.md §2.5)
         return self.ECI.get(trans_status, "")
 
     def compute(self, inputs: AvInputs) -> str:

@@ -26,10 +26,10 @@ from guichet.issuer.acs.messages import AReq
 from guichet.issuer.acs.models import AcsTransaction
 from guichet.issuer.cards.models import Card, Cardholder
 
-# transStatus an ARes may carry per version (notes §2.2); C and D start a challenge, D is not offered.
+# transStatus an ARes may carry per version (docs/emv-3ds.md §2.2); C and D start a challenge, D not offered.
 FINAL_STATUSES = {"2.1.0": frozenset("YNUAR"), "2.2.0": frozenset("YNUARI")}
 REASON_REQUIRED = frozenset("NUR")
-# transStatusReason per version (notes §2.3): 2.1.0 01-21, 2.2.0 01-26, both 80-99 for DS use.
+# transStatusReason per version (docs/emv-3ds.md §2.3): 2.1.0 01-21, 2.2.0 01-26, both 80-99 for DS use.
 REASONS = {
     "2.1.0": frozenset(f"{n:02d}" for n in [*range(1, 22), *range(80, 100)]),
     "2.2.0": frozenset(f"{n:02d}" for n in [*range(1, 27), *range(80, 100)]),
@@ -74,7 +74,7 @@ class Rule(Protocol):
 
 
 class ChannelSupported:
-    """Only the browser channel is challenged here: app (01) and 3RI (03) get U (notes §1.5, §2.3)."""
+    """Only the browser channel is challenged: app (01) and 3RI (03) get U (docs/emv-3ds.md §1.5, §2.3)."""
 
     name = "channel"
 
@@ -121,7 +121,7 @@ class EpinNotBlocked:
 
 
 def enrollment_info(*, public_url: str, language: str) -> str:
-    """The cardholderInfo text for a cardholder without an ePin: the seed's pointer to the portal."""
+    """The cardholderInfo text for a cardholder without an ePin: a pointer to the enrollment portal."""
     url = f"{public_url}/enrollment/"
     with translation.override(language):
         text = gettext("No static password? Please enrol first on the enrollment portal: %(url)s") % {
@@ -159,7 +159,7 @@ GATES: tuple[Rule, ...] = (ChannelSupported(), CardFound(), CardActive(), EpinNo
 
 
 class ChallengeEveryTransaction:
-    """The seed's policy: every payment (and non-payment) is challenged with the ePin and the SMS code.
+    """The default policy: every payment (and non-payment) is challenged with the ePin and the SMS code.
 
     The one exception is the protocol's: a requestor asking for data only (challenge indicator 06,
     2.2.0) must not get C, so it gets I (informational).
@@ -251,7 +251,7 @@ class LowValueExemption:
 
 
 class ChallengeIndicator:
-    """`challenge_indicator`: honour the requestor's threeDSRequestorChallengeInd (notes §1.4).
+    """`challenge_indicator`: honour the requestor's threeDSRequestorChallengeInd (docs/emv-3ds.md §1.4).
 
     04 (mandate) challenges with acsChallengeMandated Y; 02 and 08 (no challenge requested) are
     authenticated without challenge (Y); in 2.2.0, 05 and 07 (TRA or SCA already performed) and 06

@@ -33,7 +33,7 @@ from guichet.issuer.cards.services import card_pan
 logger = logging.getLogger(__name__)
 
 CHALLENGE_PATH = "/3ds/challenge"
-AUTHENTICATION_TYPE_DYNAMIC = "02"  # the SMS code is a dynamic factor (notes §2.4)
+AUTHENTICATION_TYPE_DYNAMIC = "02"  # the SMS code is a dynamic factor (docs/emv-3ds.md §2.4)
 AV_STATUSES = frozenset("YAI")  # outcomes that carry an eci and an authenticationValue
 SECRET_ELEMENTS = frozenset({"cardSecurityCode"})  # 2.3.1; never logged, not even masked
 # The demo's DS simulator, under this server's URL (guichet/server/urls.py mounts the demo under /demo/).

@@ -1,1 +1,1 @@
-"""The hosted pay-on-bill checkout pages (seed 000)."""
+"""The hosted pay-on-bill checkout pages (docs/operators.md, Pay-on-bill checkout)."""

@@ -1,4 +1,4 @@
-"""The merchant API (PRODUCT.md §4): thin views that authenticate, validate with the schemas and call
+"""The merchant API (docs/merchants.md): thin views that authenticate, validate with the schemas and call
 one service. Every error is JSON: `{"error": {"code": ..., "message": ..., "field": ...}}`."""
 
 from __future__ import annotations

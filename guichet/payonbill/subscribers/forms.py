@@ -25,7 +25,7 @@ def _password(
 
 
 def address_example() -> str:
-    """The seed's "prenom.nom@orange.fr", at the operator's mail domain."""
+    """The original page's "prenom.nom@orange.fr", at the operator's mail domain."""
     domain = settings.GUICHET.subscribers.operator_mail_domain
     local = gettext("firstname.lastname")
     return f"{local}@{domain}" if domain else ""

@@ -1,4 +1,5 @@
-"""The operator's subscriber file (PRODUCT.md §4): checked whole, then written all or nothing."""
+"""The operator's subscriber file (docs/operators.md, "Subscriber file"): checked whole, then
+written all or nothing."""
 
 from __future__ import annotations
 
@@ -184,7 +185,7 @@ def _database_errors(rows: list[SubscriberRow]) -> tuple[dict[int, Mailbox | Non
 
 
 def subscribers_import(*, data: bytes, source: str = "") -> SubscribersImportReport:
-    """Import an operator subscriber file (PRODUCT.md §4) all or nothing; re-importing updates.
+    """Import an operator subscriber file all or nothing; re-importing updates.
 
     A mailbox is found again by its contract and the login of the file, even after the subscriber
     personalised it. A password the file gives again unchanged is neither hashed again nor put

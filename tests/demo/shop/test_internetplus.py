@@ -24,7 +24,7 @@ SECRET = "whsec_test-secret"
 
 
 def sign(secret: str, payload: bytes, t: int | None = None) -> str:
-    """PRODUCT.md §4, written out independently of the shop's code."""
+    """The Guichet-Signature of docs/merchants.md, written out independently of the shop's code."""
     t = int(guichet_clock.now().timestamp()) if t is None else t
     return f"t={t},v1={hmac.new(secret.encode(), f'{t}.'.encode() + payload, hashlib.sha256).hexdigest()}"
 

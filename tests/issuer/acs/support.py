@@ -14,7 +14,7 @@ from tests.support.factories import make_cardholder, make_pan
 
 VECTORS = Path(__file__).parent / "vectors"
 ACS_TRANS_ID = "0b3e5a8e-4f7c-4a55-9d0e-2f1c3b6a7d88"
-# The DS adds these three elements to the 3DS Server's AReq before forwarding it (notes §1.1).
+# The DS adds these three elements to the 3DS Server's AReq before forwarding it (docs/emv-3ds.md §1.1).
 DS_FIELDS = {
     "dsTransID": "d3e8aae9-b188-4305-9f4b-4db0baae1a00",
     "dsReferenceNumber": "DSServerRef123456",
@@ -29,13 +29,13 @@ def vector(name: str) -> dict[str, Any]:
 
 
 def areq_220(**changes: Any) -> dict[str, Any]:
-    """The Visa 2.2.0 browser AReq (notes §9.1a) with the DS's elements; `...` drops an element."""
+    """The Visa 2.2.0 browser AReq (docs/emv-3ds.md §9.1a) with the DS's elements; `...` drops an element."""
     message = vector("visa-220-107-areq") | DS_FIELDS | changes
     return {key: value for key, value in message.items() if value is not ...}
 
 
 def areq_210(**changes: Any) -> dict[str, Any]:
-    """The Mir 2.1.0 browser AReq (notes §9.3a) with the DS's elements."""
+    """The Mir 2.1.0 browser AReq (docs/emv-3ds.md §9.3a) with the DS's elements."""
     message = vector("mir-1-6-areq") | DS_FIELDS | changes
     return {key: value for key, value in message.items() if value is not ...}
 

@@ -1,4 +1,4 @@
-"""EMV 3DS message schemas (issuer.acs.messages): golden vectors from the notes §9, AReq validation."""
+"""EMV 3DS message schemas (issuer.acs.messages): golden vectors (docs/emv-3ds.md §9), AReq validation."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def test_golden_areq_210_parses_once_the_ds_added_its_fields():
 
 
 def test_golden_areq_as_the_3ds_server_sent_it_lacks_the_ds_elements():
-    # given the notes' vector verbatim: no dsTransID, dsReferenceNumber, dsURL
+    # given the published vector verbatim: no dsTransID, dsReferenceNumber, dsURL
     raw = (VECTORS / "visa-220-107-areq.json").read_bytes()
     # when the ACS parses it, then 201 names all three, and the Erro echoes the 3DS Server's id
     assert erro_of(parse_areq(raw, acs_trans_id=ACS_TRANS_ID)) == {

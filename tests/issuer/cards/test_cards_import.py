@@ -1,4 +1,4 @@
-"""The issuer card file (PRODUCT.md §4), PAN protection at rest and the ePin hash."""
+"""The issuer card file (docs/issuers.md), PAN protection at rest and the ePin hash."""
 
 from __future__ import annotations
 

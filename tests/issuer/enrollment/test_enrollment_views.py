@@ -131,7 +131,7 @@ def sent_count() -> tuple[int, int]:
 # --- step 1: the email ----------------------------------------------------------------------------
 
 
-def test_unknown_email_shows_the_seed_message_and_sends_nothing(outbound):
+def test_unknown_email_shows_the_original_message_and_sends_nothing(outbound):
     # given
     smtp, sms = outbound
     make_cardholder(email="known@example.com", phone="+687750101")
@@ -602,7 +602,7 @@ def test_the_sms_method_links_to_a_page_that_says_how_to_change_the_phone(outbou
     holder = make_cardholder(email="phone@example.com", phone="+687750123")
     client = Client()
     sign_in(client, outbound, holder)
-    # the methods page: the seed's sentence and its "Modifier" link
+    # the methods page: the original sentence and its "Modifier" link
     methods = text(client.get("/enrollment/methods/"))
     assert "Vous pouvez désactiver ou modifier cette méthode ici." in methods
     assert '<a class="button secondary" href="/enrollment/phone/" id="change-phone">Modifier</a>' in methods

@@ -1,5 +1,5 @@
 """A merchant's side for the checkout tests: a real HTTP server that receives the notifications and
-the customer's return, and checks every `Guichet-Signature` the way a merchant would (PRODUCT.md §4),
+the customer's return, and checks every `Guichet-Signature` the way a merchant would (docs/merchants.md),
 with its own HMAC code rather than Guichet's."""
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def summaries() -> list[OutboxMessage]:
 # --- the confirmation page -------------------------------------------------------------------------
 
 
-def test_confirmation_page_in_french_says_what_the_seed_says(shop):
+def test_confirmation_page_in_french_says_what_the_original_page_says(shop):
     created = shop.pay(amount=390)
     answer = browser().get(f"/pay/{created['id']}/")
     assert answer.status_code == 200

@@ -1,4 +1,4 @@
-"""The merchant API (PRODUCT.md §4): exact answers, every bad input refused with nothing stored."""
+"""The merchant API (docs/merchants.md): exact answers, every bad input refused with nothing stored."""
 
 from __future__ import annotations
 

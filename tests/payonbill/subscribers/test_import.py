@@ -1,4 +1,5 @@
-"""The operator subscriber file (PRODUCT.md §4): all or nothing, every error, idempotent, Argon2id."""
+"""The operator subscriber file (docs/operators.md, "Subscriber file"): all or nothing, every error,
+idempotent, Argon2id."""
 
 from __future__ import annotations
 

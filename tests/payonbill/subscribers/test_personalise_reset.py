@@ -1,4 +1,4 @@
-"""Personalisation of mono-BAL contracts (seed 000, "Phase de personnalisation") and the forgotten
+"""Personalisation of mono-BAL contracts ("Phase de personnalisation") and the forgotten
 password (an email code or link, single use, 10 minutes). Emails are read from the real SMTP server."""
 
 from __future__ import annotations

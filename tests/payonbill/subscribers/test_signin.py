@@ -1,4 +1,4 @@
-"""Subscriber sign-in (seed 000 step 3): right and wrong passwords, unknown addresses, lockout,
+"""Subscriber sign-in (docs/operators.md, Sign-in): right and wrong passwords, unknown addresses, lockout,
 per-address rate limit, "mémoriser l'adresse mail", "rester identifié", sign-out everywhere."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def subscriber_settings(settings, **changes) -> None:
 # --- the page ---------------------------------------------------------------------------------
 
 
-def test_the_signin_page_has_the_seed_wording_in_french(contract):
+def test_the_signin_page_has_the_original_wording_in_french(contract):
     # when
     response = Client().get("/account/signin/?next=/pay/pay_123/")
     page = text(response)

@@ -1,6 +1,6 @@
 /* The portal's only script (served from 'self', as the CSP requires); every page works without it.
  * - a field marked data-match-with="<id>" turns green and says its data-active word ("actif") while
- *   it repeats that field's 4-digit password (seed 004 §4); the server still checks both;
+ *   it repeats that field's 4-digit password (docs/issuers.md, portal step 4); the server still checks both;
  * - a message's close button (hidden until this script runs) removes the message. */
 (function () {
   "use strict";

@@ -49,7 +49,7 @@ PURPOSE = "acs-challenge"
 SMS_CODE = CodeSpec(channel="sms", length=8)
 LATE_CREQ = "CReq not received within 30 seconds of the ARes"
 SMS_CAP_WINDOW = dt.timedelta(hours=1)
-# threeDSSessionData: "up to 1024 Base64-URL encoded characters" (notes §3.2); some requestors use
+# threeDSSessionData: "up to 1024 Base64-URL encoded characters" (docs/emv-3ds.md §3.2); some requestors use
 # plain base64. Printable ASCII without spaces comes back through an HTML form unchanged.
 SESSION_DATA = re.compile(r"[\x21-\x7e]{0,2048}")
 
@@ -202,7 +202,7 @@ def challenge_creq(*, creq_field: str, session_data: str | None, ip: str) -> Scr
         detail = "acsTransID" if tx is None else "threeDSServerTransID"
         return erro_shown(creq_erro(code="301", detail=detail, data=data), ip=ip)
     if parsed.messageVersion != tx.message_version:
-        # Must equal the AReq's version (notes §3.3).
+        # Must equal the AReq's version (docs/emv-3ds.md §3.3).
         erro = creq_erro(code="102", detail="messageVersion differs from the AReq's", data=data)
         return erro_post(
             tx=tx, erro=erro, session_data=session_data, language=language_of(tx.browser_language), ip=ip

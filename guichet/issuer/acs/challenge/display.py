@@ -1,4 +1,4 @@
-"""How the transaction summary shows amounts, dates, the card and the phone (seed 004 §7)."""
+"""How the transaction summary shows amounts, dates, the card and the phone (as the original French pages)."""
 
 from __future__ import annotations
 
@@ -39,19 +39,19 @@ def amount_display(tx: AcsTransaction, language: str) -> str:
 
 
 def date_display(tx: AcsTransaction) -> str:
-    """The purchase date in GMT, as the seed writes it: 07/02/2022 21:28:18 GMT."""
+    """The purchase date in GMT, as the original pages write it: 07/02/2022 21:28:18 GMT."""
     when = tx.purchase_date or tx.created_at
     return when.strftime("%d/%m/%Y %H:%M:%S") + " GMT"
 
 
 def masked_card(tx: AcsTransaction) -> str:
-    """As the seed's summary: x for every digit but the last three."""
+    """As the original summary: x for every digit but the last three."""
     digits = tx.masked_pan
     return "x" * max(len(digits) - 3, 0) + digits[-3:]
 
 
 def masked_phone(phone: str) -> str:
-    """As the seed's summary: the country code's first two characters and the last two digits."""
+    """As the original summary: the country code's first two characters and the last two digits."""
     if len(phone) < 6:
         return _("unknown")
     return phone[:3] + "x" * (len(phone) - 5) + phone[-2:]

@@ -1,7 +1,7 @@
 """The end of a challenge: its outcome recorded once (`finish`), the RReq queued with it, and the
 outbox's hooks for the RReq (its TLS context, its acceptance test on the RRes).
 
-Outcomes (notes §3.6, §6):
+Outcomes (docs/emv-3ds.md §3.6, §6):
 | what | RReq transStatus / transStatusReason / challengeCancel | final CRes |
 | both codes right | Y / - / - (with eci and authenticationValue) | Y |
 | attempts used up, or the cardholder blocked | N / 19 / - | N |
@@ -118,7 +118,7 @@ def finish(
     tx.challenge_cancel = end.cancel
     interacted = challenge is not None and challenge.attempts_used > 0
     tx.interaction_counter = (challenge.attempts_used if challenge else 0) + (end.trans_status == "Y")
-    # The ePin and the SMS code, or the SMS code alone: an SMS OTP either way (notes §2.4).
+    # The ePin and the SMS code, or the SMS code alone: an SMS OTP either way (docs/emv-3ds.md §2.4).
     tx.authentication_method = "02" if (interacted or end.trans_status == "Y") else ""
     values = acs_outcome(transaction=tx, trans_status=end.trans_status, method=Method.SMS_OTP)
     tx.eci, tx.authentication_value = values.eci, values.authentication_value

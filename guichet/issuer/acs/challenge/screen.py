@@ -104,7 +104,7 @@ def _audit_erro(erro: Erro, *, ip: str, posted: bool) -> None:
 
 
 def erro_post(*, tx: AcsTransaction, erro: Erro, session_data: str | None, language: str, ip: str) -> Screen:
-    """The Erro auto-posted to the transaction's notificationURL, in the `cres` field (notes §3.1)."""
+    """The Erro auto-posted to the notificationURL, in the `cres` field (docs/emv-3ds.md §3.1)."""
     _audit_erro(erro, ip=ip, posted=True)
     body = wire(erro)
     log_message(tx, AcsMessage.Kind.ERRO, AcsMessage.Direction.OUT, body)

@@ -6,7 +6,7 @@ never says which one was wrong (PSD2 RTS art. 4) and the core blocks after 5 con
 across transactions. Each attempt sends its own SMS code, bound to this acsTransID and attempt.
 Since any ePin gets an SMS, SMS codes are also capped per cardholder and hour across transactions:
 past the cap the challenge ends with transStatusReason 04 "Exceeds authentication frequency limit"
-(notes §2.3), whatever the ePin typed, so the cap says nothing about it either.
+(docs/emv-3ds.md §2.3), whatever the ePin typed, so the cap says nothing about it either.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`POST /3ds/areq` served on the worker's event loop (guichet.server.app sends it here).
 
-The DS's AReq is the ACS's hot path (issue 3 asks 1,000 a second on two cores). Through Django each
+The DS's AReq is the ACS's hot path (the target: 1,000 a second on two cores). Through Django each
 one costs the handler, ten middleware and a thread; here the endpoint reads the body, answers with
 `areq_async` (whose database steps are grouped across concurrent AReqs) and sends the JSON with the
 headers Django's middleware gives this answer: they are computed once at start-up by running the

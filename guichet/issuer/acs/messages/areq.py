@@ -1,4 +1,4 @@
-"""The AReq message (notes §1), as the DS forwards it to the ACS.
+"""The AReq message (docs/emv-3ds.md §1), as the DS forwards it to the ACS.
 
 Field types carry the format of each element; which elements are required depends on the version,
 the channel and other elements, and is checked by ``guichet.issuer.acs.messages.validation``. Elements this
@@ -72,7 +72,7 @@ class Phone(WireModel):
 class AReq(WireModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
-    # Always required for the browser channel in 2.1.0 and 2.2.0 (notes §1.2, §1.3).
+    # Always required for the browser channel in 2.1.0 and 2.2.0 (docs/emv-3ds.md §1.2, §1.3).
     messageType: Literal["AReq"]
     messageVersion: MessageVersion
     messageCategory: MessageCategory

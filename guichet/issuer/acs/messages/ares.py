@@ -1,4 +1,4 @@
-"""The ARes message (notes §2), browser channel, with its per-transStatus conditional rules."""
+"""The ARes message (docs/emv-3ds.md §2), browser channel, with its per-transStatus conditional rules."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from guichet.issuer.acs.messages.fields import (
 )
 
 TransStatus = Literal["Y", "N", "U", "A", "C", "D", "R", "I"]
-# 2.1.0: 01-21, 2.2.0 adds 22-26; 80-99 DS use (notes §2.3).
+# 2.1.0: 01-21, 2.2.0 adds 22-26; 80-99 DS use (docs/emv-3ds.md §2.3).
 TransStatusReason = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-9]|2[0-6]|[89][0-9])$")]
 AuthenticationType = Annotated[str, StringConstraints(pattern=r"^(0[1-4]|[89][0-9])$")]
-# S4 regexp; S3 and S5: a 20-byte value base64-encoded is exactly 28 characters.
+# The published pattern, and the length 3DS Servers check: 20 bytes in base64 (docs/emv-3ds.md §8.1).
 AuthenticationValue = Annotated[
     str, StringConstraints(pattern=r"^[a-zA-Z0-9+/]{26,28}={0,2}$", min_length=28, max_length=28)
 ]
@@ -58,7 +58,7 @@ class ARes(WireModel):
 
     @model_validator(mode="after")
     def _conditional_rules(self) -> Self:
-        """Conditional inclusion per transStatus (notes §2.1, the S3 checks a DS-side validator applies)."""
+        """Conditional inclusion per transStatus (docs/emv-3ds.md §2.1, as a 3DS Server checks it)."""
         status, v210 = self.transStatus, self.messageVersion == "2.1.0"
         if v210 and status in ("D", "I"):
             raise ValueError(f"transStatus {status} does not exist in 2.1.0")

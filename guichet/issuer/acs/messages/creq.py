@@ -1,4 +1,4 @@
-"""The browser CReq (notes §3.3) and its parsing from the `creq` form field (notes §3.2).
+"""The browser CReq (docs/emv-3ds.md §3.3) and its parsing from the `creq` form field (§3.2).
 
 The field carries base64url(JSON), padded or not. Parsing never raises: any input gives a ``CReq``
 or the ``Erro`` to answer with: 101 not decodable / not JSON / not a CReq, 102 unsupported version,
@@ -44,7 +44,7 @@ class CReq(WireModel):
 
 
 def b64url_decode(text: str) -> bytes:
-    """Base64url with or without its '=' padding (notes §3.2: receivers accept both)."""
+    """Base64url with or without its '=' padding (docs/emv-3ds.md §3.2: receivers accept both)."""
     if not _BASE64URL.fullmatch(text):
         raise ValueError("not base64url")
     stripped = text.rstrip("=")
@@ -52,7 +52,7 @@ def b64url_decode(text: str) -> bytes:
 
 
 def b64url_encode(data: bytes) -> str:
-    """Base64url without padding, as the CRes must be sent (notes §3.2)."""
+    """Base64url without padding, as the CRes must be sent (docs/emv-3ds.md §3.2)."""
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 

@@ -1,4 +1,4 @@
-"""The final browser CRes (notes §3.5), posted through the cardholder's browser to notificationURL."""
+"""The final browser CRes (docs/emv-3ds.md §3.5), posted via the cardholder's browser to notificationURL."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ class CRes(WireModel):
     messageVersion: MessageVersion
     threeDSServerTransID: Uuid
     acsTransID: Uuid
-    # "The Final CRes message can contain only a value of Y or N" (notes §2.2).
+    # "The Final CRes message can contain only a value of Y or N" (docs/emv-3ds.md §2.2).
     transStatus: Literal["Y", "N"]
-    # Tagged app-only in one table, yet every browser example carries it (notes §3.5).
+    # Tagged app-only in one table, yet every browser example carries it (docs/emv-3ds.md §3.5).
     challengeCompletionInd: Literal["Y"] = "Y"
     messageExtension: MessageExtensions | None = None

@@ -1,4 +1,4 @@
-"""The Erro message (notes §5)."""
+"""The Erro message (docs/emv-3ds.md §5)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ ErrorCode = Literal[
     "301", "302", "303", "304", "305", "306", "307", "402", "403", "404", "405",
 ]  # fmt: skip
 
-# Protocol text of each code (notes §5.2); carried in errorDescription, never shown to a cardholder.
+# Protocol text of each code (docs/emv-3ds.md §5.2); carried in errorDescription, never shown to a cardholder.
 ERROR_DESCRIPTIONS: dict[str, str] = {
     "101": "Message Received Invalid",
     "102": "Message Version Number Not Supported",
@@ -43,7 +43,7 @@ MessageTypeName = Literal["AReq", "ARes", "CReq", "CRes", "PReq", "PRes", "RReq"
 
 class Erro(WireModel):
     messageType: Literal["Erro"] = "Erro"
-    # The erroneous message's version if supported, else one the sender supports (notes §5.1).
+    # The erroneous message's version if supported, else one the sender supports (docs/emv-3ds.md §5.1).
     messageVersion: Annotated[str, StringConstraints(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", max_length=8)]
     errorCode: ErrorCode
     errorComponent: Literal["C", "S", "D", "A"]

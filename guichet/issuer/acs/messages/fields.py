@@ -1,4 +1,4 @@
-"""Wire-level field types shared by the EMV 3DS message models (formats from docs/emv-3ds-notes.md)."""
+"""Wire-level field types shared by the EMV 3DS message models (formats: docs/emv-3ds.md)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class WireModel(BaseModel):
 
 
 class MessageExtension(WireModel):
-    """One messageExtension entry (S4 messageextension.html)."""
+    """One messageExtension entry (docs/emv-3ds.md §1.2, messageExtension)."""
 
     name: Text64
     id: Text64

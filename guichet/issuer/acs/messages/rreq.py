@@ -1,4 +1,4 @@
-"""The RReq the ACS sends to the DS's dsURL once a challenge has an outcome (notes §4.2)."""
+"""The RReq the ACS sends to the DS's dsURL once a challenge has an outcome (docs/emv-3ds.md §4.2)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from guichet.issuer.acs.messages.ares import (
 )
 from guichet.issuer.acs.messages.fields import DsOrEmvCode, MessageExtensions, MessageVersion, Uuid, WireModel
 
-# 01-11 in 2.2.0, 80-99 DS use (notes §2.4); sent by the ACS only, and only from 2.2.0 on.
+# 01-11 in 2.2.0, 80-99 DS use (docs/emv-3ds.md §2.4); sent by the ACS only, and only from 2.2.0 on.
 AuthenticationMethod = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[01]|[89][0-9])$")]
 InteractionCounter = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
-# 2.2.0: 01, 03-08; 2.1.0: 01, 04-08; 80-99 DS use (notes §4.2).
+# 2.2.0: 01, 03-08; 2.1.0: 01, 04-08; 80-99 DS use (docs/emv-3ds.md §4.2).
 ChallengeCancel = Annotated[str, StringConstraints(pattern=r"^(0[1345678]|[89][0-9])$")]
 
 
@@ -29,7 +29,7 @@ class RReq(WireModel):
     acsTransID: Uuid
     dsTransID: Uuid
     messageCategory: Annotated[str, StringConstraints(pattern=r"^(0[1-2]|[89][0-9])$")]
-    # C, D and I exist only in an ARes (notes §2.2).
+    # C, D and I exist only in an ARes (docs/emv-3ds.md §2.2).
     transStatus: Literal["Y", "N", "U", "A", "R"]
     transStatusReason: TransStatusReason | None = None
     authenticationType: AuthenticationType | None = None
@@ -44,7 +44,7 @@ class RReq(WireModel):
 
     @model_validator(mode="after")
     def _conditional_rules(self) -> Self:
-        """Conditional inclusion (notes §4.2, the checks S3 applies on the 3DS Server side)."""
+        """Conditional inclusion (docs/emv-3ds.md §4.2, as a 3DS Server checks it)."""
         status, v210 = self.transStatus, self.messageVersion == "2.1.0"
         payment = self.messageCategory == "01"
         if payment and status in ("N", "U", "R") and self.transStatusReason is None:

@@ -1,4 +1,4 @@
-"""The RRes the DS returns for our RReq (notes §4.3)."""
+"""The RRes the DS returns for our RReq (docs/emv-3ds.md §4.3)."""
 
 from __future__ import annotations
 

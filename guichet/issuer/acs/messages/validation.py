@@ -1,8 +1,8 @@
 """AReq parsing and validation: raw bytes in, an ``AReq`` or the ``Erro`` to answer with out.
 
-Error codes follow notes §1.5 and §5.2: 101 not JSON / not an AReq, 102 unsupported version, 201 required
-element missing, 202 critical extension not recognised, 203 bad format, 204 duplicate element, 304 ISO
-code invalid. ``errorDetail`` names the offending element(s), comma-delimited.
+Error codes follow docs/emv-3ds.md §1.5 and §5.2: 101 not JSON / not an AReq, 102 unsupported version,
+201 required element missing, 202 critical extension not recognised, 203 bad format, 204 duplicate
+element, 304 ISO code invalid. ``errorDetail`` names the offending element(s), comma-delimited.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from guichet.issuer.acs.messages.areq import AReq
 from guichet.issuer.acs.messages.erro import ERROR_DESCRIPTIONS, Erro
 from guichet.issuer.acs.messages.fields import SUPPORTED_VERSIONS, UUID_PATTERN
 
-# Real AReqs are a few kilobytes; S1 caps message extensions at 81,920 bytes.
+# Real AReqs are a few kilobytes; an open ACS caps message extensions at 81,920 bytes (docs/emv-3ds.md §1.2).
 MAX_AREQ_BYTES = 128 * 1024
-FALLBACK_VERSION = "2.2.0"  # Erro version when the AReq's own is unusable (S1's default)
+FALLBACK_VERSION = "2.2.0"  # Erro version when the AReq's own is unusable (docs/emv-3ds.md §5.1)
 MAX_DETAIL = 2048
 
-# ISO codes the spec excludes for country and currency elements (S1 EMVCOConstant.excludedCountry).
+# ISO codes the spec excludes for country and currency elements (docs/emv-3ds.md §1.2).
 EXCLUDED_ISO_CODES = frozenset({*(str(n) for n in range(955, 965)), "999", "901"})
 ISO_ELEMENTS = ("merchantCountryCode", "purchaseCurrency", "billAddrCountry", "shipAddrCountry")
 
@@ -112,7 +112,7 @@ def _names(names: Iterable[str]) -> str:
 
 
 def _required(data: dict[str, Any], version: str) -> list[str]:
-    """The elements this AReq must carry (notes §1.2 conditions, BRW channel), in no set order."""
+    """The elements this AReq must carry (docs/emv-3ds.md §1.2 conditions, BRW channel), in no set order."""
     required: list[str] = list(ALWAYS_REQUIRED)
     if data.get("deviceChannel") == "02":
         if version == "2.1.0":

@@ -71,7 +71,7 @@ def test_success_sends_one_rreq_y_and_posts_cres_y(
     _, sms = outbound
     started = start(client, ds_url=ds.url)
     first = post_creq(client, started.creq()).content.decode()
-    # The seed's summary: merchant, amount, date GMT, masked card and phone.
+    # The original summary: merchant, amount, date GMT, masked card and phone.
     for shown in (
         "Marchand\u00a0:", "MyTestMerchantACS3", "Montant\u00a0:", "299,00\u00a0€",
         "07/02/2022 21:28:18 GMT", "N° de carte\u00a0:", f"xxxxxxxxxxxxx{started.pan[-3:]}",
@@ -91,7 +91,7 @@ def test_success_sends_one_rreq_y_and_posts_cres_y(
     assert 'data-autosubmit="1000"' in html
     page = step(client, html, action="finish")
     html = page.content.decode()
-    assert "<h2>Authentification Réussie!</h2>" in html  # as the seed writes it
+    assert "<h2>Authentification Réussie!</h2>" in html  # as the original page writes it
     assert STEP_2 in html
     assert "Retour à la boutique" in html
     assert form_action(html) == started.areq["notificationURL"]
@@ -132,7 +132,7 @@ def test_wrong_epin_then_right_codes(client: Client, outbound: Any, ds: Director
     html = to_sms_step(client, started, epin="9999")
     page = step(client, html, action="validate", otp=sms_code(last_sms(sms)))
     html = page.content.decode()
-    # Back to step 1 with the seed's error, which never says which code was wrong.
+    # Back to step 1 with the original page's error, which never says which code was wrong.
     assert "Étape 1 sur 2" in html
     assert "L'un des 2 codes saisis n'est pas correct." in html
     assert "Il vous reste 2 essais." in html

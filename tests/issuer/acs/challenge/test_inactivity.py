@@ -1,7 +1,7 @@
 """PSD2 RTS art. 4(3)(d): a challenge page left more than GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT (300 s
-by default) ends the challenge like the 10-minute limit: RReq N / 14 / challengeCancel 04 (notes §6),
-final CRes N, and no SMS afterwards. Detected by the next form, by a reload, or by the periodic
-expiry when the browser never comes back.
+by default) ends the challenge like the 10-minute limit: RReq N / 14 / challengeCancel 04
+(docs/emv-3ds.md §6), final CRes N, and no SMS afterwards. Detected by the next form, by a reload, or
+by the periodic expiry when the browser never comes back.
 """
 
 from __future__ import annotations

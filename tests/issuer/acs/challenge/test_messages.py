@@ -44,7 +44,7 @@ CREQ = {
     "messageType": "CReq",
     "messageVersion": "2.2.0",
 }
-# notes §9.5: the unpadded base64url of the pretty-printed CReq above, as published.
+# docs/emv-3ds.md §9.5: the unpadded base64url of the pretty-printed CReq above, as published.
 PUBLISHED_CREQ = (
     "ewogICAgInRocmVlRFNTZXJ2ZXJUcmFuc0lEIjoiMTIzNDEyMzQtMTIzNC0xMjM0LTEyMzQtMTIzNDEyMzQxMjM0IiwKICAgICJhY3NUcmFuc0lEIjoiNDMy"
     "MTQzMjEtNDMyMS00MzIxLTQzMjEtNDMyMTQzMjE0MzIxIiwKICAgICJjaGFsbGVuZ2VXaW5kb3dTaXplIjoiMDUiLAogICAgIm1lc3NhZ2VUeXBlIjoiQ1Jl"
