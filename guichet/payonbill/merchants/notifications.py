@@ -57,7 +57,7 @@ def payment_return_url(*, payment: Payment) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def notify(payment: Payment, event_type: str, *, refund: Refund | None = None) -> Notification:
+def notify(*, payment: Payment, event_type: str, refund: Refund | None = None) -> Notification:
     """Write the event to the outbox, in the caller's transaction; it is signed at each attempt."""
     from guichet.delivery.services import outbox_enqueue_http
 

@@ -182,7 +182,7 @@ def _move(payment: Payment, status: str, **fields: Any) -> None:
         outcome=AuditEvent.Outcome.SUCCESS if status == m.SUCCEEDED else AuditEvent.Outcome.INFO,
         **({"reason": payment.refusal_reason} if payment.refusal_reason else {}),
     )
-    notify(payment, f"payment.{status}")
+    notify(payment=payment, event_type=f"payment.{status}")
 
 
 def _due(payment: Payment) -> bool:

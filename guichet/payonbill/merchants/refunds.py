@@ -65,7 +65,7 @@ def refund_create(
             refund=refund.public_id,
             amount=wanted,
         )
-        notify(payment, "refund.succeeded", refund=refund)
+        notify(payment=payment, event_type="refund.succeeded", refund=refund)
         return ApiAnswer(status=201, body=refund_json(refund))
 
     request = {"payment_id": payment_id, "amount": amount, "reason": reason}

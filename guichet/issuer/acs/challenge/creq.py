@@ -184,7 +184,7 @@ def challenge_creq(*, creq_field: str, session_data: str | None, ip: str) -> Scr
         and (str(data.get("threeDSServerTransID", "")).lower() == str(tx.three_ds_server_trans_id))
     )
     if tx is not None and same_server:
-        log_message(tx, AcsMessage.Kind.CREQ, AcsMessage.Direction.IN, data)
+        log_message(tx=tx, kind=AcsMessage.Kind.CREQ, direction=AcsMessage.Direction.IN, body=data)
     if session_data is not None and not SESSION_DATA.fullmatch(session_data):
         erro = creq_erro(code="203", detail="threeDSSessionData", data=data)
         return erro_shown(erro, ip=ip)

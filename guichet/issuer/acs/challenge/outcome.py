@@ -137,7 +137,7 @@ def finish(
         body=json.dumps(body, separators=(",", ":")).encode(),
         valid_for=RREQ_VALID_FOR,
     )
-    log_message(tx, AcsMessage.Kind.RREQ, AcsMessage.Direction.OUT, body)
+    log_message(tx=tx, kind=AcsMessage.Kind.RREQ, direction=AcsMessage.Direction.OUT, body=body)
     if challenge is not None:
         if challenge.step != Challenge.Step.DONE:
             challenge.ended_step = challenge.step
@@ -197,7 +197,7 @@ def rreq_accept(message: OutboxMessage, status: int, body: bytes) -> None:
     ):
         raise DeliveryError("RRes identifiers do not match the RReq")
     with transaction.atomic():
-        log_message(tx, AcsMessage.Kind.RRES, AcsMessage.Direction.IN, wire(rres))
+        log_message(tx=tx, kind=AcsMessage.Kind.RRES, direction=AcsMessage.Direction.IN, body=wire(rres))
         now = clock.now()
         AcsTransaction.objects.filter(pk=tx.pk, state=AcsTransaction.State.RESULT_SENT).update(
             state=AcsTransaction.State.COMPLETED, updated_at=now

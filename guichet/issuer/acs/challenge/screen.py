@@ -78,7 +78,7 @@ def _new_token(challenge: Challenge) -> str:
     return token
 
 
-def log_message(tx: AcsTransaction, kind: str, direction: str, body: dict[str, Any]) -> None:
+def log_message(*, tx: AcsTransaction, kind: str, direction: str, body: dict[str, Any]) -> None:
     acs_message_log(transaction=tx, kind=kind, direction=direction, body=body)
 
 
@@ -107,7 +107,7 @@ def erro_post(*, tx: AcsTransaction, erro: Erro, session_data: str | None, langu
     """The Erro auto-posted to the notificationURL, in the `cres` field (docs/emv-3ds.md §3.1)."""
     _audit_erro(erro, ip=ip, posted=True)
     body = wire(erro)
-    log_message(tx, AcsMessage.Kind.ERRO, AcsMessage.Direction.OUT, body)
+    log_message(tx=tx, kind=AcsMessage.Kind.ERRO, direction=AcsMessage.Direction.OUT, body=body)
     fields = {"cres": b64url_encode(json.dumps(body, separators=(",", ":")).encode())}
     if session_data is not None:
         fields["threeDSSessionData"] = session_data
@@ -157,7 +157,7 @@ def final_screen(*, challenge: Challenge, tx: AcsTransaction) -> Screen:
         transStatus="Y" if tx.trans_status == "Y" else "N",
     )
     body = wire(cres)
-    log_message(tx, AcsMessage.Kind.CRES, AcsMessage.Direction.OUT, body)
+    log_message(tx=tx, kind=AcsMessage.Kind.CRES, direction=AcsMessage.Direction.OUT, body=body)
     fields = {"cres": b64url_encode(json.dumps(body, separators=(",", ":")).encode())}
     if challenge.session_data is not None:
         fields["threeDSSessionData"] = challenge.session_data
