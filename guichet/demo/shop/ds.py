@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from guichet.core import clock
 from guichet.core.text import json_bad_path
 from guichet.demo.shop.messages import (
+    DEMO_VERSIONS,
     DuplicateElement,
     RReq,
     RRes,
@@ -21,7 +22,7 @@ from guichet.demo.shop.messages import (
 from guichet.demo.shop.models import DsResult, DsTransaction, Order
 from guichet.demo.shop.threeds import CANCELLED_BY_CARDHOLDER, MESSAGE_VERSION
 from guichet.issuer.acs.messages import ERROR_DESCRIPTIONS, Erro
-from guichet.issuer.acs.messages.fields import SUPPORTED_VERSIONS, UUID_PATTERN
+from guichet.issuer.acs.messages.fields import UUID_PATTERN
 
 MAX_RREQ_BYTES = 64 * 1024
 _UUID = re.compile(UUID_PATTERN)
@@ -34,7 +35,7 @@ def _ds_erro(code: str, detail: str, data: dict[str, Any] | None) -> dict[str, A
 
     version = (data or {}).get("messageVersion")
     erro = Erro(
-        messageVersion=version if version in SUPPORTED_VERSIONS else MESSAGE_VERSION,
+        messageVersion=version if version in DEMO_VERSIONS else MESSAGE_VERSION,
         errorCode=code,  # type: ignore[arg-type]
         errorComponent="D",
         errorDescription=ERROR_DESCRIPTIONS[code],
@@ -64,7 +65,7 @@ def _check_rreq(raw: bytes) -> tuple[dict[str, Any] | None, DsTransaction | None
         return data, None, _ds_erro("101", "messageType", data), False
     if "messageVersion" not in data:
         return data, None, _ds_erro("201", "messageVersion", data), False
-    if data["messageVersion"] not in SUPPORTED_VERSIONS:
+    if data["messageVersion"] not in DEMO_VERSIONS:
         return data, None, _ds_erro("102", "messageVersion", data), False
     try:
         rreq = RReq.model_validate(data)

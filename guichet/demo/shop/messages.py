@@ -13,7 +13,11 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import StringConstraints, ValidationError, model_validator
 
-from guichet.issuer.acs.messages.fields import MessageExtensions, MessageVersion, Uuid, WireModel
+from guichet.issuer.acs.messages.fields import MessageExtensions, Uuid, WireModel
+
+# The demo's 3DS Server speaks 2.1.0 and 2.2.0 (the ACS also answers 2.3.1): a 2.3.1 RReq gets 102.
+DEMO_VERSIONS: tuple[str, ...] = ("2.1.0", "2.2.0")
+MessageVersion = Literal["2.1.0", "2.2.0"]
 
 Two = Annotated[str, StringConstraints(pattern=r"^[0-9]{2}$")]
 Reason = Annotated[str, StringConstraints(pattern=r"^(0[1-9]|1[0-9]|2[0-6]|[89][0-9])$")]

@@ -20,7 +20,7 @@ from guichet.core.masking import mask_pan
 from guichet.issuer.acs import store
 from guichet.issuer.acs.authvalue import Method, scheme_of
 from guichet.issuer.acs.messages import AReq, ARes, Erro, areq_erro, parse_areq
-from guichet.issuer.acs.messages.validation import calendar_datetime
+from guichet.issuer.acs.messages.nested import calendar_datetime
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.acs.rules import Decision, RuleContext, decide, rules_load
 from guichet.issuer.acs.services import (
@@ -29,6 +29,7 @@ from guichet.issuer.acs.services import (
     CHALLENGE_PATH,
     DEMO_DS_PATH,
     AuthenticationProof,
+    challenge_methods,
     masked,
     outcome_for,
 )
@@ -50,9 +51,12 @@ def _purchase_date(value: str | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC) if moment is not None else None
 
 
-def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: AuthenticationProof) -> ARes:
+def _ares(
+    areq: AReq, acs_trans_id: str, decision: Decision, outcome: AuthenticationProof, *, sms_only: bool
+) -> ARes:
     config = settings.GUICHET
     status = decision.trans_status
+    v231 = areq.messageVersion == "2.3.1"
     wire: dict[str, Any] = {
         "messageType": "ARes",
         "messageVersion": areq.messageVersion,
@@ -70,13 +74,17 @@ def _ares(areq: AReq, acs_trans_id: str, decision: Decision, outcome: Authentica
     if status == "C":
         wire["acsURL"] = config.public_url + CHALLENGE_PATH
         wire["acsChallengeMandated"] = "Y" if decision.challenge_mandated else "N"
-        wire["authenticationType"] = AUTHENTICATION_TYPE_DYNAMIC
+        if v231:
+            wire["authenticationMethod"] = challenge_methods(sms_only=sms_only)
+        else:
+            wire["authenticationType"] = AUTHENTICATION_TYPE_DYNAMIC
     if outcome.authentication_value:
         wire["authenticationValue"] = outcome.authentication_value
     if outcome.eci:
         wire["eci"] = outcome.eci
     if decision.cardholder_info:
-        wire["cardholderInfo"] = decision.cardholder_info
+        text = decision.cardholder_info
+        wire["cardholderInfo"] = {"text": text} if v231 else text
     if areq.sdkTransID is not None:
         wire["sdkTransID"] = areq.sdkTransID
     return ARes.model_validate(wire)
@@ -126,7 +134,12 @@ def areq_build(
     """The ARes for the chosen decision (`rules.decide`'s answer) and the rows to store. No I/O."""
     rule, decision, broken = chosen
     now, pan, scheme, card = context.now, areq.acctNumber, context.scheme, context.card
+    if decision.trans_status == "C" and areq.messageVersion == "2.3.1" and not settings.GUICHET.https:
+        # 2.3.1 wants an https acsURL: behind a plain-http GUICHET_PUBLIC_URL no challenge can be offered.
+        rule, decision = "acs_url_not_https", Decision("U", "22")  # ACS technical issue
     status = decision.trans_status
+    holder = context.cardholder
+    sms_only = status == "C" and holder is not None and not holder.has_epin
     outcome = AuthenticationProof(eci="", authentication_value="")
     if status in AV_STATUSES:
         outcome = outcome_for(
@@ -144,8 +157,7 @@ def areq_build(
             currency=areq.purchaseCurrency or "",
             merchant_name=areq.merchantName or "",
         )
-    ares = _ares(areq, acs_trans_id, decision, outcome)
-    holder = context.cardholder
+    ares = _ares(areq, acs_trans_id, decision, outcome, sms_only=sms_only)
     record = row(
         AcsTransaction,
         acs_trans_id=uuid.UUID(acs_trans_id),
@@ -156,8 +168,8 @@ def areq_build(
         ds_trans_id=uuid.UUID(areq.dsTransID),
         ds_reference_number=areq.dsReferenceNumber,
         ds_url=areq.dsURL,
-        notification_url=areq.notificationURL,
-        browser_language=areq.browserLanguage or "",
+        notification_url=areq.notificationURL or "",
+        browser_language=areq.language,
         challenge_ind=areq.threeDSRequestorChallengeInd or "",
         card_id=card.pk if card is not None else None,
         cardholder_id=holder.pk if holder is not None else None,
@@ -170,7 +182,7 @@ def areq_build(
         purchase_date=_purchase_date(areq.purchaseDate),
         state=AcsTransaction.State.AWAITING_CREQ if status == "C" else AcsTransaction.State.FRICTIONLESS,
         decided_by=rule,
-        sms_only=status == "C" and holder is not None and not holder.has_epin,
+        sms_only=sms_only,
         trans_status=status,
         trans_status_reason=ares.transStatusReason or "",
         authentication_type=ares.authenticationType or "",

@@ -4,6 +4,12 @@ A rule looks at the AReq and the card's context and returns a `Decision`, or Non
 rule. The chain is: the fixed gates (channel, card found, card blocked, ePin blocked, no ePin), then the
 issuer's rules from GUICHET_ACS_RULES in the order given, then the default: challenge every payment.
 
+A 3RI AReq (deviceChannel 03: the requestor, without the cardholder) is never challenged. Its chain
+is: the channel, card and ePin-block gates, then `prior_authentication` (Y when the AReq points at an
+earlier authentication of the same card that this ACS answered Y), then the issuer's rules (a C they
+answer is passed over), then the 3RI default: U / 26 (2.1.0, which has no 26: U / 21).
+An app AReq (01) is answered U / 03 until the app challenge exists.
+
 GUICHET_ACS_RULES names built-in rules with their arguments, or an issuer's own class by dotted path
 (instantiated with the arguments as strings), e.g.
 ``low_value(3000, 978), challenge_indicator, mybank.acs_rules.BlockNightPayments(23, 6)``.
@@ -14,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,13 +34,15 @@ from guichet.issuer.acs.models import AcsTransaction
 from guichet.issuer.cards.models import Card, Cardholder
 
 # transStatus an ARes may carry per version (docs/emv-3ds.md §2.2); C and D start a challenge, D not offered.
-FINAL_STATUSES = {"2.1.0": frozenset("YNUAR"), "2.2.0": frozenset("YNUARI")}
+FINAL_STATUSES = {"2.1.0": frozenset("YNUAR"), "2.2.0": frozenset("YNUARI"), "2.3.1": frozenset("YNUARI")}
 REASON_REQUIRED = frozenset("NUR")
-# transStatusReason per version (docs/emv-3ds.md §2.3): 2.1.0 01-21, 2.2.0 01-26, both 80-99 for DS use.
+# transStatusReason per version (docs/emv-3ds.md §2.3): 2.1.0 01-21, 2.2.0 01-26, 2.3.1 01-30, 80-99 DS use.
 REASONS = {
     "2.1.0": frozenset(f"{n:02d}" for n in [*range(1, 22), *range(80, 100)]),
     "2.2.0": frozenset(f"{n:02d}" for n in [*range(1, 27), *range(80, 100)]),
+    "2.3.1": frozenset(f"{n:02d}" for n in [*range(1, 31), *range(80, 100)]),
 }
+APP, BROWSER, THREE_RI = "01", "02", "03"
 CARDHOLDER_INFO_MAX = 128
 
 
@@ -74,18 +83,15 @@ class Rule(Protocol):
 
 
 class ChannelSupported:
-    """Only the browser channel is challenged: app (01) and 3RI (03) get U (docs/emv-3ds.md §1.5, §2.3)."""
+    """Browser (02) and 3RI (03) AReqs go on; app AReqs (01) get U / 03 until the app challenge exists,
+    DS channels (80-99) U / 03, DS categories (80-99) U / 07 (docs/emv-3ds.md §1.5, §2.3)."""
 
     name = "channel"
 
     def decide(self, context: RuleContext) -> Decision | None:
         channel, category = context.areq.deviceChannel, context.areq.messageCategory
-        if channel == "01":
+        if channel not in (BROWSER, THREE_RI):
             return Decision("U", "03")  # unsupported device
-        if channel == "03":
-            return Decision("U", "21")  # 3RI transaction not supported
-        if channel != "02":
-            return Decision("U", "03")
         if category not in ("01", "02"):
             return Decision("U", "07")  # DS-specific category (80-99): invalid transaction here
         return None
@@ -146,13 +152,34 @@ class EpinEnrolled:
         holder = context.cardholder
         if holder is None or holder.has_epin or context.no_epin_policy == "sms_only":
             return None
-        info = enrollment_info(
-            public_url=context.public_url, language=language_of(context.areq.browserLanguage)
-        )
+        info = enrollment_info(public_url=context.public_url, language=language_of(context.areq.language))
         return Decision("N", "13", cardholder_info=info)  # cardholder not enrolled in service
 
 
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class PriorAuthentication:
+    """3RI: Y when threeDSRequestorPriorAuthenticationInfo.threeDSReqPriorRef is the acsTransID of an
+    earlier authentication of the same card that this ACS answered Y (frictionless or challenged)."""
+
+    name = "prior_authentication"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        prior = context.areq.threeDSRequestorPriorAuthenticationInfo
+        reference = prior.threeDSReqPriorRef if prior is not None else None
+        if context.card is None or reference is None or not UUID.fullmatch(reference):
+            return None
+        earlier = AcsTransaction.objects.filter(
+            acs_trans_id=reference.lower(), card_id=context.card.pk, trans_status="Y"
+        )
+        return Decision("Y") if earlier.exists() else None
+
+
 GATES: tuple[Rule, ...] = (ChannelSupported(), CardFound(), CardActive(), EpinNotBlocked(), EpinEnrolled())
+THREE_RI_GATES: tuple[Rule, ...] = (
+    ChannelSupported(), CardFound(), CardActive(), EpinNotBlocked(), PriorAuthentication(),
+)  # fmt: skip
 
 
 # --- the default --------------------------------------------------------------------------------
@@ -168,12 +195,23 @@ class ChallengeEveryTransaction:
     name = "challenge"
 
     def decide(self, context: RuleContext) -> Decision | None:
-        if context.areq.messageVersion != "2.1.0" and context.areq.threeDSRequestorChallengeInd == "06":
+        if context.areq.messageVersion != "2.1.0" and "06" in context.areq.challenge_indicators:
             return Decision("I")
         return Decision("C", challenge_mandated=context.areq.messageCategory == "01")
 
 
+class ThreeRiDefault:
+    """A 3RI nothing else decided: the cardholder is not there to authenticate. U / 26 ("authentication
+    attempted but not performed by the cardholder"), or U / 21 in 2.1.0, which has no 26."""
+
+    name = "3ri_default"
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        return Decision("U", "21" if context.areq.messageVersion == "2.1.0" else "26")
+
+
 DEFAULT_RULE: Rule = ChallengeEveryTransaction()
+THREE_RI_DEFAULT: Rule = ThreeRiDefault()
 
 
 # --- built-in issuer rules (GUICHET_ACS_RULES) ---------------------------------------------------
@@ -261,13 +299,13 @@ class ChallengeIndicator:
     name = "challenge_indicator"
 
     def decide(self, context: RuleContext) -> Decision | None:
-        indicator = context.areq.threeDSRequestorChallengeInd
+        indicators = set(context.areq.challenge_indicators)  # one, or in 2.3.1 several
         v210 = context.areq.messageVersion == "2.1.0"
-        if indicator == "04":
+        if "04" in indicators:
             return Decision("C", challenge_mandated=True)
-        if indicator in ("02", "08"):
+        if indicators & {"02", "08"}:
             return Decision("Y")
-        if indicator in ("05", "06", "07") and not v210:
+        if indicators & {"05", "06", "07"} and not v210:
             return Decision("I")
         return None
 
@@ -320,16 +358,18 @@ def valid_decision(decision: object, *, version: str, areq: AReq) -> bool:
         return False
     if status in REASON_REQUIRED and decision.reason not in REASONS.get(version, frozenset()):
         return False
-    if status == "C" and version != "2.1.0" and areq.threeDSRequestorChallengeInd == "06":
+    indicators = areq.challenge_indicators
+    if status == "C" and (areq.deviceChannel == THREE_RI or (version != "2.1.0" and "06" in indicators)):
         return False
-    if status == "I" and areq.threeDSRequestorChallengeInd not in ("05", "06", "07"):
+    if status == "I" and not {"05", "06", "07"} & set(indicators):
         return False
     return len(decision.cardholder_info) <= CARDHOLDER_INFO_MAX
 
 
 def decide(*, context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, Decision, list[str]]:
     """Run the chain; the answering rule's name, its decision, and the issuer rules that failed."""
-    for gate in GATES:
+    three_ri = context.areq.deviceChannel == THREE_RI
+    for gate in THREE_RI_GATES if three_ri else GATES:
         decision = gate.decide(context)
         if decision is not None:
             return gate.name, decision, []
@@ -340,9 +380,10 @@ def decide(*, context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, 
         except Exception:  # noqa: BLE001 (an issuer's rule must not turn an AReq into an error: skip it)
             broken.append(rule.name)
             continue
-        if decision is None:
-            continue
+        if decision is None or (three_ri and getattr(decision, "trans_status", None) == "C"):
+            continue  # a rule written for browsers may challenge: a 3RI cannot be, the next rule decides
         if valid_decision(decision, version=context.areq.messageVersion, areq=context.areq):
             return rule.name, decision, broken
         broken.append(rule.name)
-    return DEFAULT_RULE.name, DEFAULT_RULE.decide(context) or Decision("C"), broken
+    default = THREE_RI_DEFAULT if three_ri else DEFAULT_RULE
+    return default.name, default.decide(context) or Decision("C"), broken

@@ -25,6 +25,7 @@ from guichet.audit.services import audit_record
 from guichet.core import clock
 from guichet.core.masking import mask_pan
 from guichet.issuer.acs.authvalue import AvInputs, Decoded, Method, algorithm_for, scheme_of
+from guichet.issuer.acs.messages.fields import LATEST_VERSION
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.acs.rules import language_of
 from guichet.issuer.cards.models import Card, Cardholder
@@ -34,6 +35,15 @@ logger = logging.getLogger(__name__)
 
 CHALLENGE_PATH = "/3ds/challenge"
 AUTHENTICATION_TYPE_DYNAMIC = "02"  # the SMS code is a dynamic factor (docs/emv-3ds.md §2.4)
+STATIC_PASSCODE, SMS_OTP = "01", "02"  # authenticationMethod codes (docs/emv-3ds.md §2.4)
+
+
+def challenge_methods(*, sms_only: bool) -> list[str]:
+    """2.3.1's authenticationMethod array for this ACS's challenge: the ePin (a static passcode) and
+    the SMS code, or the SMS code alone for a cardholder without an ePin."""
+    return [SMS_OTP] if sms_only else [STATIC_PASSCODE, SMS_OTP]
+
+
 AV_STATUSES = frozenset("YAI")  # outcomes that carry an eci and an authenticationValue
 SECRET_ELEMENTS = frozenset({"cardSecurityCode"})  # 2.3.1; never logged, not even masked
 # The demo's DS simulator, under this server's URL (guichet/server/urls.py mounts the demo under /demo/).
@@ -246,7 +256,7 @@ def acs_card_ranges() -> list[dict[str, Any]]:
             "startRange": start,
             "endRange": end,
             "acsStartProtocolVersion": "2.1.0",
-            "acsEndProtocolVersion": "2.2.0",
+            "acsEndProtocolVersion": LATEST_VERSION,
             "acsInfoInd": ["01"],
             "source": source,
         }

@@ -40,6 +40,32 @@ def areq_210(**changes: Any) -> dict[str, Any]:
     return {key: value for key, value in message.items() if value is not ...}
 
 
+def areq_app(**changes: Any) -> dict[str, Any]:
+    """The UL test platform's app AReq, 2.1.0 non-payment (docs/emv-3ds.md §9.8), with the DS's elements."""
+    message = vector("ul-210-app-areq") | DS_FIELDS | changes
+    return {key: value for key, value in message.items() if value is not ...}
+
+
+BROWSER_ONLY = (
+    "browserAcceptHeader", "browserUserAgent", "browserLanguage", "browserJavascriptEnabled",
+    "browserJavaEnabled", "browserColorDepth", "browserScreenHeight", "browserScreenWidth", "browserTZ",
+    "browserIP", "threeDSCompInd", "notificationURL", "threeDSRequestorAuthenticationInd",
+    "threeDSRequestorChallengeInd",
+)  # fmt: skip
+
+
+def areq_3ri(**changes: Any) -> dict[str, Any]:
+    """The Visa 2.2.0 AReq (docs/emv-3ds.md §9.1a) as a 3RI recurring payment: no browser elements,
+    threeRIInd 01 (its recurringExpiry and recurringFrequency are already there)."""
+    browser_free = dict.fromkeys(BROWSER_ONLY, ...)
+    return areq_220(**(browser_free | {"deviceChannel": "03", "threeRIInd": "01"} | changes))
+
+
+def areq_231(**changes: Any) -> dict[str, Any]:
+    """The Visa 2.2.0 browser AReq carried over to 2.3.1: the challenge indicator becomes an array."""
+    return areq_220(**({"messageVersion": "2.3.1", "threeDSRequestorChallengeInd": ["04"]} | changes))
+
+
 def post_areq(client: Client, message: dict[str, Any] | bytes) -> dict[str, Any]:
     """POST an AReq as the DS does; the answer must be 200 JSON."""
     body = message if isinstance(message, bytes) else json.dumps(message).encode()

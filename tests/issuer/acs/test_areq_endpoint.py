@@ -28,6 +28,7 @@ from tests.issuer.acs.support import (
     VISA_PAN,
     areq_210,
     areq_220,
+    areq_app,
     enrolled_holder,
     post_areq,
     vector,
@@ -100,7 +101,7 @@ GOLDEN: dict[str, tuple[Callable[[str], None] | None, dict[str, Any], dict[str, 
     ),
     "guichet-ares-220-u03-app": (
         holder_with_epin,
-        areq_220(acctNumber=VISA_PAN, deviceChannel="01", sdkTransID="5a1f8b43-3d52-4a4b-8c8e-7e0e1e6e2a11"),
+        areq_app(messageVersion="2.2.0", acctNumber=VISA_PAN),
         {},
     ),
 }
@@ -335,23 +336,6 @@ def test_no_epin_info_stays_within_128_characters_with_a_long_public_url(client,
     )
 
 
-@pytest.mark.parametrize(
-    ("changes", "status", "reason"),
-    [
-        ({"deviceChannel": "01"}, "U", "03"),
-        ({"deviceChannel": "03"}, "U", "21"),
-        ({"deviceChannel": "85"}, "U", "03"),
-        ({"messageCategory": "80"}, "U", "07"),
-    ],
-)
-def test_other_channels_and_ds_categories_are_not_challenged(client, changes, status, reason):
-    enrolled_holder(VISA_PAN)
-    answer = post_areq(client, areq_220(acctNumber=VISA_PAN, **changes))
-    assert (answer["transStatus"], answer["transStatusReason"]) == (status, reason)
-    assert "acsURL" not in answer
-    assert AcsTransaction.objects.get().decided_by == "channel"
-
-
 def test_data_only_request_is_never_answered_c(client):
     enrolled_holder(VISA_PAN)
     answer = post_areq(client, areq_220(acctNumber=VISA_PAN, threeDSRequestorChallengeInd="06"))
@@ -379,11 +363,15 @@ def erro_of(client: Any, body: dict[str, Any] | bytes) -> dict[str, Any]:
         (b"[]", "101", "message is not a JSON object"),
         (json.dumps(areq_220(messageType="RReq")).encode(), "101", "messageType"),
         (b" " * (128 * 1024 + 1), "101", "message exceeds 131072 bytes"),
-        (json.dumps(areq_220(messageVersion="2.3.1")).encode(), "102", "messageVersion"),
+        (json.dumps(areq_220(messageVersion="2.4.0")).encode(), "102", "messageVersion"),
         (json.dumps(areq_220(dsURL=..., acquirerBIN=...)).encode(), "201", "dsURL,acquirerBIN"),
         (
             json.dumps(
-                areq_220(messageExtension=[{"name": "x", "id": "A000000003-9", "criticalityIndicator": True}])
+                areq_220(
+                    messageExtension=[
+                        {"name": "x", "id": "A000000003-9", "criticalityIndicator": True, "data": {}}
+                    ]
+                )
             ).encode(),
             "202",
             "A000000003-9",

@@ -127,7 +127,7 @@ def test_101_for_an_ares_still_echoes_the_ids_it_can_read():
     assert erro["dsTransID"] == DS_FIELDS["dsTransID"]
 
 
-@pytest.mark.parametrize("version", ["2.3.1", "2.0.0", "3", ""])
+@pytest.mark.parametrize("version", ["2.4.0", "2.0.0", "3", ""])
 def test_102_unsupported_version_answers_in_a_supported_one(version):
     erro = erro_of(send(areq_220(messageVersion=version)))
     assert (erro["errorCode"], erro["errorDetail"], erro["messageVersion"]) == (

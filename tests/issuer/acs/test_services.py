@@ -233,7 +233,7 @@ def test_card_ranges_from_the_imported_cards():
         ("4970100000000000", "4970109999999999", "imported cards"),
         ("5137000000000000", "5137009999999999", "imported cards"),
     ]
-    assert acs_card_ranges()[0]["acsEndProtocolVersion"] == "2.2.0"
+    assert acs_card_ranges()[0]["acsEndProtocolVersion"] == "2.3.1"
 
 
 def test_card_ranges_from_the_configuration(settings):

@@ -22,7 +22,7 @@ from guichet.issuer.acs import answering, store
 from guichet.issuer.acs.fastpath.batcher import Batcher
 from guichet.issuer.acs.fastpath.stores import AreqStore, Offload, Row
 from guichet.issuer.acs.messages import AReq, Erro
-from guichet.issuer.acs.rules import BUILTIN, decide, rules_load
+from guichet.issuer.acs.rules import BUILTIN, THREE_RI, decide, rules_load
 from guichet.issuer.cards.services import pan_index
 
 
@@ -70,8 +70,8 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
     context = answering.areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now)
     rules = rules_load(config.acs.rules)
     # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
-    # may query the database through the ORM: in a thread.
-    if all(name in BUILTIN for name, _ in config.acs.rules):
+    # may query the database through the ORM, and so does a 3RI's prior authentication: in a thread.
+    if areq.deviceChannel != THREE_RI and all(name in BUILTIN for name, _ in config.acs.rules):
         chosen = decide(context=context, issuer_rules=rules)
     else:
         chosen = await db.offload(functools.partial(decide, context=context, issuer_rules=rules))

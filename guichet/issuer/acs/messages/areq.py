@@ -1,15 +1,16 @@
-"""The AReq message (docs/emv-3ds.md §1), as the DS forwards it to the ACS.
+"""The AReq message (docs/emv-3ds.md §1), as the DS forwards it to the ACS, in 2.1.0, 2.2.0 and 2.3.1.
 
-Field types carry the format of each element; which elements are required depends on the version,
-the channel and other elements, and is checked by ``guichet.issuer.acs.messages.validation``. Elements this
-model does not know (app-channel or 2.3.1 elements) are ignored rather than refused.
+Field types carry the format of each element, and the nested objects their tables (nested.py); which
+elements are required depends on the version, the channel and other elements, and what differs by
+version is checked by ``requirements.py``. Elements this model does not know are ignored rather than
+refused, and so are the 2.3.1 elements in an earlier version's AReq (requirements.ADDED_IN_231).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from guichet.issuer.acs.messages.fields import (
     Digits3,
@@ -31,6 +32,15 @@ from guichet.issuer.acs.messages.fields import (
     Uuid,
     WireModel,
     YesNo,
+)
+from guichet.issuer.acs.messages.nested import (
+    AcctInfo,
+    DeviceRenderOptions,
+    EphemeralKey,
+    MerchantRiskIndicator,
+    PriorAuthenticationInfo,
+    RecurringInd,
+    RequestorAuthenticationInfo,
 )
 
 
@@ -58,8 +68,13 @@ TwoDigits = Annotated[str, _p(r"^[0-9]{2}$")]
 InstalData = Annotated[str, _p(r"^[0-9]{1,3}$")]
 Frequency = Annotated[str, _p(r"^[0-9]{1,4}$")]
 DecMaxTime = Annotated[str, _p(r"^[0-9]{5}$")]
-ChallengeInd = Annotated[str, _p(r"^(0[1-9]|[89][0-9])$")]
-AuthenticationInd = Annotated[str, _p(r"^(0[1-6]|[89][0-9])$")]
+# Each version's range is narrower (requirements.py); these are the union of 2.1.0 to 2.3.1.
+ChallengeInd = Annotated[str, _p(r"^(0[1-9]|1[0-4]|[89][0-9])$")]
+AuthenticationInd = Annotated[str, _p(r"^(0[1-9]|10|[89][0-9])$")]
+ListStatus = Literal["Y", "N", "E", "P", "R", "U"]
+Text45 = Annotated[str, StringConstraints(min_length=1, max_length=45)]
+Https2048 = Annotated[str, StringConstraints(pattern=r"^https://[^\s/?#]+\S*$", max_length=2048)]
+LanguageTag = Annotated[str, StringConstraints(min_length=1, max_length=35)]
 PhoneCc = Annotated[str, _p(r"^[0-9]{1,3}$")]
 PhoneSubscriber = Annotated[str, _p(r"^[0-9]{1,15}$")]
 
@@ -72,24 +87,26 @@ class Phone(WireModel):
 class AReq(WireModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
-    # Always required for the browser channel in 2.1.0 and 2.2.0 (docs/emv-3ds.md §1.2, §1.3).
+    # Required in every version and channel (docs/emv-3ds.md §1.2, §1.3).
     messageType: Literal["AReq"]
     messageVersion: MessageVersion
     messageCategory: MessageCategory
     deviceChannel: DeviceChannel
     threeDSServerTransID: Uuid
     threeDSServerRefNumber: Text32
-    threeDSServerURL: Url2048
     threeDSRequestorID: Text35
     threeDSRequestorName: Text40
     threeDSRequestorURL: Url2048
-    threeDSRequestorAuthenticationInd: AuthenticationInd
-    threeDSCompInd: Literal["Y", "N", "U"]
     acctNumber: AcctNumber
-    notificationURL: Url256
     dsTransID: Uuid
     dsReferenceNumber: Text32
     dsURL: Url2048
+
+    # Required in some channels (requirements.py): the browser's, the app's and 3RI's own.
+    threeDSServerURL: Url2048 | None = None
+    threeDSRequestorAuthenticationInd: AuthenticationInd | None = None
+    threeDSCompInd: Literal["Y", "N", "U"] | None = None
+    notificationURL: Url256 | None = None
 
     # Browser elements: required per version / browserJavascriptEnabled (validation.py).
     browserAcceptHeader: Text2048 | None = None
@@ -118,20 +135,30 @@ class AReq(WireModel):
     recurringFrequency: Frequency | None = None
     transType: Literal["01", "03", "10", "11", "28"] | None = None
 
-    # App channel (01), answered U / 03: kept only to echo it in the ARes.
+    # App channel (01): required there (requirements.py); sdkTransID is echoed in the ARes.
+    sdkAppID: Uuid | None = None
     sdkTransID: Uuid | None = None
+    sdkReferenceNumber: Text32 | None = None
+    sdkMaxTimeout: Annotated[str, _p(r"^(0[5-9]|[1-9][0-9])$")] | None = None  # minutes, at least 05
+    sdkEphemPubKey: EphemeralKey | None = None
+    sdkEncData: Annotated[str, StringConstraints(min_length=1, max_length=64000)] | None = None
+    deviceInfo: Annotated[str, StringConstraints(min_length=1, max_length=64000)] | None = None
+    deviceRenderOptions: DeviceRenderOptions | None = None
 
     # Optional elements.
     threeDSServerOperatorID: Text32 | None = None
-    threeDSRequestorChallengeInd: ChallengeInd | None = None
-    threeDSRequestorAuthenticationInfo: JsonObject | None = None
-    threeDSRequestorPriorAuthenticationInfo: JsonObject | None = None
+    # A string up to 2.2.0, an array of them in 2.3.1 (requirements.py); read it as `challenge_indicators`.
+    threeDSRequestorChallengeInd: (
+        ChallengeInd | Annotated[list[ChallengeInd], Field(min_length=1, max_length=14)] | None
+    ) = None
+    threeDSRequestorAuthenticationInfo: RequestorAuthenticationInfo | None = None
+    threeDSRequestorPriorAuthenticationInfo: PriorAuthenticationInfo | None = None
     threeDSReqAuthMethodInd: DsOrEmvCode | None = None
-    threeDSRequestorDecReqInd: YesNo | None = None
+    threeDSRequestorDecReqInd: Literal["Y", "N", "F", "B"] | None = None  # F and B from 2.3.1
     threeDSRequestorDecMaxTime: DecMaxTime | None = None
     threeRIInd: TwoDigits | None = None
     acctID: Text64 | None = None
-    acctInfo: JsonObject | None = None
+    acctInfo: AcctInfo | None = None
     acctType: DsOrEmvCode | None = None
     addrMatch: YesNo | None = None
     billAddrCity: Text50 | None = None
@@ -154,9 +181,56 @@ class AReq(WireModel):
     homePhone: Phone | None = None
     mobilePhone: Phone | None = None
     workPhone: Phone | None = None
-    merchantRiskIndicator: JsonObject | None = None
+    merchantRiskIndicator: MerchantRiskIndicator | None = None
     messageExtension: MessageExtensions | None = None
     payTokenInd: Literal[True] | None = None
     payTokenSource: MessageCategory | None = None
-    whiteListStatus: Literal["Y", "N", "E", "P", "R", "U"] | None = None
+    whiteListStatus: ListStatus | None = None  # 2.2.0 only: 2.3.1 renames it trustListStatus
     whiteListStatusSource: DsOrEmvCode | None = None
+
+    # 2.3.1 elements (docs/emv-3ds.md §1.2; their inclusion there is indicative, see §1.7).
+    acceptLanguage: Annotated[list[LanguageTag], Field(min_length=1, max_length=99)] | None = None
+    acquirerCountryCode: Digits3 | None = None
+    acquirerCountryCodeSource: TwoDigits | None = None
+    threeDSMethodId: Uuid | None = None
+    payeeOrigin: Https2048 | None = None
+    recurringAmount: Amount | None = None
+    recurringCurrency: Digits3 | None = None
+    recurringDate: Yyyymmdd | None = None
+    recurringExponent: Exponent | None = None
+    recurringInd: RecurringInd | None = None
+    # A card security code is a secret: checked, never dumped, so never stored nor logged.
+    cardSecurityCode: Annotated[str, _p(r"^[0-9]{3,4}$")] | None = Field(
+        default=None, exclude=True, repr=False
+    )
+    cardSecurityCodeStatus: Literal["Y", "N", "U"] | None = None
+    cardSecurityCodeStatusSource: Literal["01", "02"] | None = None
+    deviceBindingStatus: TwoDigits | None = None
+    deviceBindingStatusSource: DsOrEmvCode | None = None
+    deviceId: Text64 | None = None
+    taxId: Text45 | None = None
+    userId: Text64 | None = None
+    trustListStatus: ListStatus | None = None
+    trustListStatusSource: DsOrEmvCode | None = None
+    threeDSRequestorSpcSupport: Literal["Y"] | None = None
+    spcIncompInd: TwoDigits | None = None
+    sellerInfo: Annotated[list[JsonObject], Field(min_length=1, max_length=50)] | None = None
+    broadInfo: JsonObject | None = None
+    multiTransaction: JsonObject | None = None
+    payTokenInfo: JsonObject | None = None
+
+    @property
+    def challenge_indicators(self) -> tuple[str, ...]:
+        """threeDSRequestorChallengeInd whatever the version: () when absent."""
+        value = self.threeDSRequestorChallengeInd
+        if value is None:
+            return ()
+        return (value,) if isinstance(value, str) else tuple(value)
+
+    @property
+    def language(self) -> str:
+        """The cardholder's language as the browser gives it: browserLanguage, else (2.3.1, when
+        browserLanguage is absent) the first acceptLanguage; "" when neither is there."""
+        if self.browserLanguage:
+            return self.browserLanguage
+        return self.acceptLanguage[0] if self.acceptLanguage else ""

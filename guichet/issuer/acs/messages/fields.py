@@ -6,12 +6,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-SUPPORTED_VERSIONS: tuple[str, ...] = ("2.1.0", "2.2.0")
-MessageVersion = Literal["2.1.0", "2.2.0"]
+SUPPORTED_VERSIONS: tuple[str, ...] = ("2.1.0", "2.2.0", "2.3.1")
+MessageVersion = Literal["2.1.0", "2.2.0", "2.3.1"]
+# The version the card ranges report as the ACS's end protocol version (docs/emv-3ds.md §7.2).
+LATEST_VERSION = SUPPORTED_VERSIONS[-1]
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-# http(s) URL without whitespace; 2.1.0/2.2.0 do not require https (2.3.1 does).
+# http(s) URL without whitespace; 2.1.0/2.2.0 do not require https (2.3.1 does, checked per version).
 URL_PATTERN = r"^https?://[^\s/?#]+\S*$"
+HTTPS_PATTERN = r"^https://[^\s/?#]+\S*$"
 
 Uuid = Annotated[str, StringConstraints(pattern=UUID_PATTERN)]
 # Empty strings are never valid on the wire: an absent element is omitted.
@@ -40,12 +43,15 @@ class WireModel(BaseModel):
 
 
 class MessageExtension(WireModel):
-    """One messageExtension entry (docs/emv-3ds.md §1.2, messageExtension)."""
+    """One messageExtension entry (docs/emv-3ds.md §1.2, messageExtension): all four members required,
+    `data` a JSON object of at most 8,059 characters (checked by the message's validation)."""
 
     name: Text64
     id: Text64
     criticalityIndicator: bool
-    data: Any = None
+    data: JsonObject
 
 
-MessageExtensions = Annotated[list[MessageExtension], Field(max_length=10)]
+# At most 10 entries in 2.1.0 and 2.2.0, 15 in 2.3.1 (the per-version limit is checked by validation).
+MessageExtensions = Annotated[list[MessageExtension], Field(max_length=15)]
+MAX_EXTENSIONS = {"2.1.0": 10, "2.2.0": 10, "2.3.1": 15}

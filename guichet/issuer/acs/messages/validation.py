@@ -7,7 +7,6 @@ element, 304 ISO code invalid. ``errorDetail`` names the offending element(s), c
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import json
 import re
@@ -19,7 +18,10 @@ from pydantic import ValidationError
 from guichet.core.text import json_bad_path, json_scrubbed, json_text_may_be_bad, text_bad, text_clean
 from guichet.issuer.acs.messages.areq import AReq
 from guichet.issuer.acs.messages.erro import ERROR_DESCRIPTIONS, Erro
-from guichet.issuer.acs.messages.fields import SUPPORTED_VERSIONS, UUID_PATTERN
+from guichet.issuer.acs.messages.fields import MAX_EXTENSIONS, SUPPORTED_VERSIONS, UUID_PATTERN
+from guichet.issuer.acs.messages.nested import calendar_datetime
+from guichet.issuer.acs.messages.nested import version_errors as nested_version_errors
+from guichet.issuer.acs.messages.requirements import required, unknown_in_version, version_errors
 
 # Real AReqs are a few kilobytes; an open ACS caps message extensions at 81,920 bytes (docs/emv-3ds.md §1.2).
 MAX_AREQ_BYTES = 128 * 1024
@@ -28,24 +30,12 @@ MAX_DETAIL = 2048
 
 # ISO codes the spec excludes for country and currency elements (docs/emv-3ds.md §1.2).
 EXCLUDED_ISO_CODES = frozenset({*(str(n) for n in range(955, 965)), "999", "901"})
-ISO_ELEMENTS = ("merchantCountryCode", "purchaseCurrency", "billAddrCountry", "shipAddrCountry")
+ISO_ELEMENTS = (
+    "merchantCountryCode", "purchaseCurrency", "billAddrCountry", "shipAddrCountry",
+    "recurringCurrency", "acquirerCountryCode",
+)  # fmt: skip
 
-BROWSER_210 = (
-    "browserAcceptHeader", "browserUserAgent", "browserLanguage", "browserJavaEnabled",
-    "browserColorDepth", "browserScreenHeight", "browserScreenWidth", "browserTZ",
-)  # fmt: skip
-BROWSER_220 = ("browserAcceptHeader", "browserUserAgent", "browserLanguage", "browserJavascriptEnabled")
-BROWSER_220_WITH_JS = (
-    "browserJavaEnabled", "browserColorDepth", "browserScreenHeight", "browserScreenWidth", "browserTZ",
-)  # fmt: skip
-PAYMENT = (
-    "acquirerBIN", "acquirerMerchantID", "mcc", "merchantCountryCode", "merchantName",
-    "purchaseAmount", "purchaseCurrency", "purchaseExponent", "purchaseDate",
-)  # fmt: skip
-PURCHASE = ("purchaseAmount", "purchaseCurrency", "purchaseExponent", "purchaseDate")
-THREE_RI_WITH_PURCHASE = frozenset({"01", "02", "06", "07", "08", "09", "11", "15"})
 FIELD_ORDER = {name: i for i, name in enumerate(AReq.model_fields)}
-ALWAYS_REQUIRED = tuple(name for name, field in AReq.model_fields.items() if field.is_required())
 
 
 class Refused(Exception):
@@ -111,57 +101,34 @@ def _names(names: Iterable[str]) -> str:
     return ",".join(unique)
 
 
-def _required(data: dict[str, Any], version: str) -> list[str]:
-    """The elements this AReq must carry (docs/emv-3ds.md §1.2 conditions, BRW channel), in no set order."""
-    required: list[str] = list(ALWAYS_REQUIRED)
-    if data.get("deviceChannel") == "02":
-        if version == "2.1.0":
-            required += BROWSER_210
-        else:
-            required += BROWSER_220
-            if data.get("browserJavascriptEnabled") is True:
-                required += BROWSER_220_WITH_JS
-    auth_ind = data.get("threeDSRequestorAuthenticationInd")
-    category = data.get("messageCategory")
-    if category == "01":
-        required += PAYMENT
-    elif category == "02" and (auth_ind in ("02", "03") or data.get("threeRIInd") in THREE_RI_WITH_PURCHASE):
-        required += PURCHASE
-    if auth_ind == "03":
-        required.append("purchaseInstalData")
-    if auth_ind in ("02", "03"):
-        required += ("recurringExpiry", "recurringFrequency")
-    if "shipAddrState" in data:
-        required.append("shipAddrCountry")
-    if version != "2.1.0":
-        if data.get("threeDSRequestorDecReqInd") == "Y":
-            required.append("threeDSRequestorDecMaxTime")
-        if data.get("payTokenInd") is True:
-            required.append("payTokenSource")
-        if "whiteListStatus" in data:
-            required.append("whiteListStatusSource")
-    return required
-
-
 def _in_model_order(names: Iterable[str]) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda name: FIELD_ORDER.get(name, len(FIELD_ORDER)))
 
 
+# pydantic names the member of a union it tried ("str", "list[constrained-str]", ...) in an error's
+# location: not an element of the message, so not in errorDetail.
+_UNION_TAG = re.compile(r"[\[\](), -]|^(str|bool|int|float|dict|list)$")
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    return ".".join(str(part) for part in loc if isinstance(part, int) or not _UNION_TAG.search(part))
 
 
-def calendar_datetime(digits: str) -> dt.datetime | None:
-    """YYYYMMDD or YYYYMMDDHHMMSS (digits, as the field types ensure) as a naive datetime; None if
-    no such date or time. Slicing: `strptime` costs several times as much on the AReq's hot path."""
-    if len(digits) not in (8, 14) or not digits.isdigit():
-        return None
-    parts = [int(digits[:4])] + [int(digits[i : i + 2]) for i in range(4, len(digits), 2)] + [0, 0, 0]
-    year, month, day, hour, minute, second = parts[:6]
-    try:
-        return dt.datetime(year, month, day, hour, minute, second)  # noqa: DTZ001 (the message names no zone)
-    except ValueError:
-        return None
+def _null_paths(value: Any, prefix: str) -> list[str]:
+    """Paths of the nulls in a message: at the top level, and inside its objects and arrays."""
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    found: list[str] = []
+    for key, item in items:
+        if item is None:
+            found.append(f"{prefix}{key}")
+        elif isinstance(item, dict | list):
+            found += _null_paths(item, f"{prefix}{key}.")
+    return found
 
 
 def _valid_date(value: str) -> bool:
@@ -171,17 +138,13 @@ def _valid_date(value: str) -> bool:
 def _format_errors(areq: AReq) -> list[str]:
     """Rules a field type cannot say: calendar dates, ranges, IP syntax, values that differ by version."""
     bad: list[str] = []
-    challenge = areq.threeDSRequestorChallengeInd
-    if (
-        areq.messageVersion == "2.1.0"
-        and challenge is not None
-        and not re.fullmatch(r"0[1-4]|[89]\d", challenge)
-    ):
-        bad.append("threeDSRequestorChallengeInd")
+    bad += version_errors(areq) + nested_version_errors(areq)
     if areq.purchaseDate is not None and not _valid_date(areq.purchaseDate):
         bad.append("purchaseDate")
-    if areq.recurringExpiry is not None and not _valid_date(areq.recurringExpiry):
-        bad.append("recurringExpiry")
+    for name in ("recurringExpiry", "recurringDate"):
+        value = getattr(areq, name)
+        if value is not None and not _valid_date(value):
+            bad.append(name)
     if areq.purchaseInstalData is not None and not 2 <= int(areq.purchaseInstalData) <= 999:
         bad.append("purchaseInstalData")
     if areq.threeDSRequestorDecMaxTime is not None and not 1 <= int(areq.threeDSRequestorDecMaxTime) <= 10080:
@@ -191,7 +154,10 @@ def _format_errors(areq: AReq) -> list[str]:
             ipaddress.ip_address(areq.browserIP)
         except ValueError:
             bad.append("browserIP")
-    for index, extension in enumerate(areq.messageExtension or ()):
+    extensions = areq.messageExtension or ()
+    if len(extensions) > MAX_EXTENSIONS[areq.messageVersion]:
+        bad.append("messageExtension")
+    for index, extension in enumerate(extensions):
         if len(json.dumps(extension.data)) > 8059:
             bad.append(f"messageExtension.{index}.data")
     return sorted(bad, key=lambda name: FIELD_ORDER.get(name.split(".")[0], 0))
@@ -213,10 +179,12 @@ def _validate(data: Any, duplicates: list[str]) -> AReq:
         raise Refused("102", "messageVersion")
     if duplicates:
         raise Refused("204", _names(duplicates))
-    nulls = [key for key, value in data.items() if value is None]
-    if nulls:  # an element is either omitted or carries a value
+    nulls = _null_paths(data, "")
+    if nulls:  # an element is either omitted or carries a value, at every level
         raise Refused("203", _names(nulls))
-    missing = [name for name in _required(data, version) if name not in data]
+    for key in unknown_in_version(data, version):
+        del data[key]  # another version's element: unknown here, ignored like any other
+    missing = [name for name in required(data, version) if name not in data]
     if missing:
         raise Refused("201", _names(_in_model_order(missing)))
     try:
@@ -231,6 +199,9 @@ def _validate(data: Any, duplicates: list[str]) -> AReq:
     if bad:
         raise Refused("203", _names(bad))
     iso = [name for name in ISO_ELEMENTS if getattr(areq, name) in EXCLUDED_ISO_CODES]
+    risk = areq.merchantRiskIndicator
+    if risk is not None and risk.giftCardCurr in EXCLUDED_ISO_CODES:
+        iso.append("merchantRiskIndicator.giftCardCurr")
     if iso:
         raise Refused("304", _names(iso))
     critical = [ext.id for ext in areq.messageExtension or () if ext.criticalityIndicator]

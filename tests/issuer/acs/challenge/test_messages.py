@@ -78,7 +78,7 @@ def test_padded_and_unpadded_creq_both_parse() -> None:
         (b64url(b"not json"), "101", "creq is not JSON"),
         (b64url(b"[1, 2]"), "101", "creq is not a JSON object"),
         (b64url(CREQ | {"messageType": "AReq"}), "101", "messageType"),
-        (b64url(CREQ | {"messageVersion": "2.3.1"}), "102", "messageVersion"),
+        (b64url(CREQ | {"messageVersion": "2.4.0"}), "102", "messageVersion"),
         (b64url(CREQ | {"messageVersion": 2.2}), "203", "messageVersion"),
         (b64url({k: v for k, v in CREQ.items() if k != "messageVersion"}), "201", "messageVersion"),
         (b64url({k: v for k, v in CREQ.items() if k != "acsTransID"}), "201", "acsTransID"),
@@ -93,7 +93,14 @@ def test_padded_and_unpadded_creq_both_parse() -> None:
             "acsTransID",
         ),
         (
-            b64url(CREQ | {"messageExtension": [{"name": "x", "id": "ext-1", "criticalityIndicator": True}]}),
+            b64url(
+                CREQ
+                | {
+                    "messageExtension": [
+                        {"name": "x", "id": "ext-1", "criticalityIndicator": True, "data": {}}
+                    ]
+                }
+            ),
             "202",
             "ext-1",
         ),
