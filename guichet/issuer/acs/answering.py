@@ -170,7 +170,8 @@ def areq_build(
         ds_url=areq.dsURL,
         notification_url=areq.notificationURL or "",
         browser_language=areq.language,
-        challenge_ind=areq.threeDSRequestorChallengeInd or "",
+        # The first indicator (2.3.1 sends an array): the logged AReq beside it keeps them all.
+        challenge_ind=next(iter(areq.challenge_indicators), ""),
         card_id=card.pk if card is not None else None,
         cardholder_id=holder.pk if holder is not None else None,
         scheme=scheme,

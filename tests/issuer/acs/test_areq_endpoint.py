@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,8 +27,10 @@ from tests.issuer.acs.support import (
     MASTERCARD_PAN,
     VECTORS,
     VISA_PAN,
+    areq_3ri,
     areq_210,
     areq_220,
+    areq_231,
     areq_app,
     enrolled_holder,
     post_areq,
@@ -46,9 +49,11 @@ def fixed_id(monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def acs_config(settings: Any) -> Callable[..., None]:
-    def change(**fields: Any) -> None:
+    def change(*, public_url: str | None = None, **fields: Any) -> None:
         settings.GUICHET = dataclasses.replace(
-            settings.GUICHET, acs=dataclasses.replace(settings.GUICHET.acs, **fields)
+            settings.GUICHET,
+            acs=dataclasses.replace(settings.GUICHET.acs, **fields),
+            public_url=public_url or settings.GUICHET.public_url,
         )
 
     return change
@@ -61,6 +66,8 @@ def holder_without_epin(pan: str) -> None:
 def holder_with_epin(pan: str) -> None:
     enrolled_holder(pan)
 
+
+HTTPS_ACS = "https://acs.bank.example"
 
 # name of the golden vector -> (who exists, the AReq, configuration)
 GOLDEN: dict[str, tuple[Callable[[str], None] | None, dict[str, Any], dict[str, Any]]] = {
@@ -104,6 +111,36 @@ GOLDEN: dict[str, tuple[Callable[[str], None] | None, dict[str, Any], dict[str, 
         areq_app(messageVersion="2.2.0", acctNumber=VISA_PAN),
         {},
     ),
+    # 2.3.1 (docs/emv-3ds.md §2.7): the methods as an array, cardholderInfo an object, an https acsURL
+    "guichet-ares-231-c": (holder_with_epin, areq_231(acctNumber=VISA_PAN), {"public_url": HTTPS_ACS}),
+    "guichet-ares-231-u22-http": (holder_with_epin, areq_231(acctNumber=VISA_PAN), {}),
+    "guichet-ares-231-n13-fr": (holder_without_epin, areq_231(acctNumber=VISA_PAN), {}),
+    "guichet-ares-231-n13-en": (
+        holder_without_epin,
+        areq_231(acctNumber=VISA_PAN, browserLanguage=..., acceptLanguage=["en-GB", "fr-FR"]),
+        {},
+    ),
+    "guichet-ares-231-y-visa": (
+        holder_with_epin,
+        areq_231(acctNumber=VISA_PAN, purchaseCurrency="978"),
+        {"rules": (("frictionless_below", ("20000", "978")),)},
+    ),
+    "guichet-ares-231-u08": (None, areq_231(acctNumber=VISA_PAN), {}),
+    "guichet-ares-231-u03-app": (
+        holder_with_epin,
+        areq_app(
+            messageVersion="2.3.1",
+            acctNumber=VISA_PAN,
+            threeDSRequestorURL="https://merchant.example.test/",
+            threeDSRequestorChallengeInd=["01"],
+        ),
+        {},
+    ),
+    "guichet-ares-231-3ri-u26": (
+        holder_with_epin,
+        areq_3ri(messageVersion="2.3.1", acctNumber=VISA_PAN, recurringInd={"amountInd": "02"}),
+        {},
+    ),
 }
 
 ERRO_GOLDEN: dict[str, bytes] = {
@@ -113,7 +150,15 @@ ERRO_GOLDEN: dict[str, bytes] = {
     "guichet-erro-210-203": json.dumps(areq_210(threeDSRequestorChallengeInd="05")).encode(),
     "guichet-erro-102": json.dumps(areq_220(messageVersion="2.0.0")).encode(),
     "guichet-erro-101": b"{not json",
+    "guichet-erro-231-201": json.dumps(areq_231(browserUserAgent=...)).encode(),
+    "guichet-erro-231-203": json.dumps(areq_231(notificationURL="http://merchant.example/notify")).encode(),
 }
+
+
+def update(name: str, answer: dict[str, Any]) -> None:
+    """GUICHET_UPDATE_GOLDEN=1 writes the answers as the new golden files, to be read before committing."""
+    if os.environ.get("GUICHET_UPDATE_GOLDEN") == "1":
+        (VECTORS / f"{name}.json").write_text(json.dumps(answer, indent=2, ensure_ascii=False) + "\n")
 
 
 def run_golden(name: str, client: Any, acs_config: Callable[..., None]) -> dict[str, Any]:
@@ -129,6 +174,7 @@ def run_golden(name: str, client: Any, acs_config: Callable[..., None]) -> dict[
 def test_golden_ares(name, client, fixed_id, acs_config):
     # given the cardholder and configuration of the case, when the DS posts the AReq
     answer = run_golden(name, client, acs_config)
+    update(name, answer)
     # then the ARes is the golden one, element for element, and valid for our schema
     assert answer == vector(name)
     assert ARes.model_validate(answer).model_dump(exclude_none=True) == answer
@@ -137,6 +183,7 @@ def test_golden_ares(name, client, fixed_id, acs_config):
 @pytest.mark.parametrize("name", sorted(ERRO_GOLDEN))
 def test_golden_erro(name, client, fixed_id):
     answer = post_areq(client, ERRO_GOLDEN[name])
+    update(name, answer)
     assert answer == vector(name)
     assert Erro.model_validate(answer).model_dump(exclude_none=True) == answer
     # an Erro leaves no transaction behind, only its audit event

@@ -50,7 +50,7 @@ from guichet.issuer.acs.challenge.screen import (
 from guichet.issuer.acs.messages.rreq import RReq
 from guichet.issuer.acs.messages.rres import RRes
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
-from guichet.issuer.acs.services import acs_outcome
+from guichet.issuer.acs.services import acs_outcome, challenge_methods
 
 RREQ_KIND = "3ds.rreq"
 RREQ_VALID_FOR = dt.timedelta(hours=1)
@@ -76,7 +76,9 @@ CHALLENGE_TIMED_OUT = ChallengeEnd("N", "14", "04", TIMEOUT)
 
 
 def _rreq(tx: AcsTransaction) -> RReq:
-    v220 = tx.message_version != "2.1.0"
+    v220, v231 = tx.message_version != "2.1.0", tx.message_version == "2.3.1"
+    # 2.3.1 names the methods of the challenge in an array instead of the type (docs/emv-3ds.md §2.7).
+    method = challenge_methods(sms_only=tx.sms_only) if v231 else (tx.authentication_method or None)
     return RReq.model_validate(
         {
             "messageType": "RReq",
@@ -87,8 +89,8 @@ def _rreq(tx: AcsTransaction) -> RReq:
             "messageCategory": tx.message_category,
             "transStatus": tx.trans_status,
             "transStatusReason": tx.trans_status_reason or None,
-            "authenticationType": tx.authentication_type or "02",
-            "authenticationMethod": (tx.authentication_method or None) if v220 else None,
+            "authenticationType": None if v231 else (tx.authentication_type or "02"),
+            "authenticationMethod": method if v220 else None,
             "authenticationValue": tx.authentication_value or None,
             "eci": tx.eci or None,
             "interactionCounter": f"{min(tx.interaction_counter, 99):02d}",

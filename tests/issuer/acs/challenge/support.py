@@ -14,7 +14,7 @@ from typing import Any
 from django.test import Client
 
 from guichet.issuer.cards.models import Cardholder
-from tests.issuer.acs.support import areq_210, areq_220, enrolled_holder, post_areq
+from tests.issuer.acs.support import areq_210, areq_220, areq_231, enrolled_holder, post_areq
 
 NOTIFICATION_URL = "https://merchant.example.test/3ds/notify"
 DS_URL = "https://ds.example.test/rreq"
@@ -76,7 +76,7 @@ def start(
     if holder.phone != PHONE:
         holder.phone = PHONE
         holder.save(update_fields=["phone"])
-    build = areq_220 if version == "2.2.0" else areq_210
+    build = {"2.1.0": areq_210, "2.2.0": areq_220, "2.3.1": areq_231}[version]
     areq = build(
         acctNumber=pan,
         threeDSServerTransID=str(uuid.uuid4()),

@@ -8,6 +8,7 @@ ones. Set GUICHET_UPDATE_GOLDEN=1 to rewrite them after a deliberate change, the
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -246,11 +247,13 @@ def run_case(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("version", ["2.1.0", "2.2.0"])
+@pytest.mark.parametrize("version", ["2.1.0", "2.2.0", "2.3.1"])
 @pytest.mark.parametrize("case", ["success", "attempts", "cancel", "creq-timeout", "challenge-timeout"])
 def test_golden_cres_and_rreq(
-    client: Client, ds: DirectoryServer, outbound: Any, clock: Any, version: str, case: str
+    client: Client, ds: DirectoryServer, outbound: Any, clock: Any, settings: Any, version: str, case: str
 ) -> None:
+    if version == "2.3.1":  # whose acsURL must be https (docs/emv-3ds.md §2.7)
+        settings.GUICHET = dataclasses.replace(settings.GUICHET, public_url="https://acs.bank.example")
     got = run_case(client, ds, outbound[1], clock, version, case)
     path = VECTORS / f"golden-{version.replace('.', '')}-{case}.json"
     if os.environ.get("GUICHET_UPDATE_GOLDEN") == "1":
