@@ -53,7 +53,12 @@ def json_bad_path(value: Any, path: str = "") -> str | None:
 
 
 def json_text_may_be_bad(text: str) -> bool:
-    """False when the JSON text surely holds no bad character once parsed (the common case)."""
+    """False when the JSON text surely holds no bad character once parsed (the common case).
+
+    In ASCII text only an escape can hide one (a raw U+0000 is not valid JSON): `"\\u" in text` is a
+    substring search in C, about 3 µs for a 3 KiB AReq, against 165 µs for the pattern itself."""
+    if text.isascii() and "\\u" not in text:
+        return False
     return _BAD_IN_JSON.search(text) is not None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.template import Context, Template
 
-from guichet.core.text import one_line
+from guichet.core.text import json_text_may_be_bad, one_line
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,22 @@ def test_the_page_filter_cleans_then_escapes() -> None:
     template = Template("{% load guichet_text %}<b>{{ name|one_line:20 }}</b>")
     rendered = template.render(Context({"name": "<i>Shop</i>\nVotre code 1234567890123"}))
     assert rendered == "<b>&lt;i&gt;Shop&lt;/i&gt; Votre c…</b>"
+
+
+@pytest.mark.parametrize(
+    ("text", "may_be_bad"),
+    [
+        ('{"a": "plain ascii"}', False),
+        ('{"a": "caf\\u00e9"}', False),  # an escape: the pattern decides, and finds none
+        ('{"a": "\\u0000"}', True),
+        ('{"a": "\\uD800"}', True),
+        ('{"a": "\\ufffe"}', True),
+        ('{"a": "café"}', False),  # not ASCII: the pattern runs, and finds nothing
+        ('{"a": "\ufdd0"}', True),  # a raw non-character
+        ('{"a": "x\U0010ffff"}', True),
+    ],
+)
+def test_json_text_may_be_bad_never_misses_an_escape_or_a_raw_non_character(
+    text: str, may_be_bad: bool
+) -> None:
+    assert json_text_may_be_bad(text) is may_be_bad

@@ -163,7 +163,7 @@ def _format_errors(areq: AReq) -> list[str]:
     return sorted(bad, key=lambda name: FIELD_ORDER.get(name.split(".")[0], 0))
 
 
-def _validate(data: Any, duplicates: list[str]) -> AReq:
+def _validate(data: Any, duplicates: list[str], *, may_hold_null: bool = True) -> AReq:
     if not isinstance(data, dict):
         raise Refused("101", "message is not a JSON object")
     if data.get("messageType") != "AReq":
@@ -179,7 +179,8 @@ def _validate(data: Any, duplicates: list[str]) -> AReq:
         raise Refused("102", "messageVersion")
     if duplicates:
         raise Refused("204", _names(duplicates))
-    nulls = _null_paths(data, "")
+    # Walking every nested member costs about 60 µs; a text without the token `null` has none.
+    nulls = _null_paths(data, "") if may_hold_null else []
     if nulls:  # an element is either omitted or carries a value, at every level
         raise Refused("203", _names(nulls))
     for key in unknown_in_version(data, version):
@@ -243,7 +244,7 @@ def parse_areq(raw: bytes, *, acs_trans_id: str | None = None) -> AReq | Erro:
     data: Any = None
     try:
         data, duplicates = _load(raw)
-        return _validate(data, duplicates)
+        return _validate(data, duplicates, may_hold_null=b"null" in raw)
     except Refused as refused:
         data = data if data is not None else refused.data
         return areq_erro(code=refused.code, detail=refused.detail, data=data, acs_trans_id=acs_trans_id)
