@@ -29,10 +29,18 @@ class Event(StrEnum):
     BACKOFFICE_STAFF_SIGNIN = "backoffice:staff:signin"
     BACKOFFICE_STAFF_TOTP_ISSUED = "backoffice:staff:totp_issued"
     # cards
+    CARDS_CARD_BLOCKED = "cards:card:blocked"
+    CARDS_CARD_UNBLOCKED = "cards:card:unblocked"
+    CARDS_CARDHOLDER_CREATED = "cards:cardholder:created"
+    CARDS_CARDHOLDER_UPDATED = "cards:cardholder:updated"
     CARDS_EPIN_CHANGED = "cards:epin:changed"
     CARDS_EPIN_SET = "cards:epin:set"
     CARDS_EPIN_VERIFY = "cards:epin:verify"
     CARDS_FILE_IMPORT = "cards:file:import"
+    CARDS_KEY_CREATED = "cards:key:created"
+    CARDS_KEY_REJECTED = "cards:key:rejected"
+    CARDS_KEY_REVOKED = "cards:key:revoked"
+    CARDS_PHONE_CHANGED = "cards:phone:changed"
     # checkout
     CHECKOUT_PAYMENT_CANCELLED = "checkout:payment:cancelled"
     CHECKOUT_PAYMENT_CHARGED = "checkout:payment:charged"

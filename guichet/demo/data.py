@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 
-from guichet.issuer.cards.services import ImportReport, cards_import, luhn_ok
+from guichet.issuer.cards.cardfile import ImportReport, cards_import
+from guichet.issuer.cards.services import luhn_ok
 
 
 def with_luhn(partial: str) -> str:

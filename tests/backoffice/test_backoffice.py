@@ -12,8 +12,9 @@ from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.delivery.models import OutboxMessage
 from guichet.delivery.services import outbox_content, outbox_enqueue_email, outbox_enqueue_sms
+from guichet.issuer.cards.cardfile import cards_import
 from guichet.issuer.cards.models import Card, Cardholder
-from guichet.issuer.cards.services import cards_import, epin_set
+from guichet.issuer.cards.services import epin_set
 
 PAN_A = "4970109382716451"
 PAN_B = "5132456789012345677"

@@ -3,8 +3,9 @@ from __future__ import annotations
 import itertools
 
 from guichet.demo.data import with_luhn
+from guichet.issuer.cards.cardfile import cards_import
 from guichet.issuer.cards.models import Cardholder
-from guichet.issuer.cards.services import card_find, cards_import
+from guichet.issuer.cards.services import card_find
 
 _seq = itertools.count(1)
 

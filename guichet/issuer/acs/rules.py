@@ -106,13 +106,45 @@ class CardFound:
         return Decision("U", "08") if context.card is None else None  # no card record
 
 
+# transStatusReason of a blocked card, by the reason the issuer gave (docs/emv-3ds.md §2.3): 10 stolen
+# card, 11 suspected fraud, else 12 transaction not permitted to cardholder (lost, other, none).
+BLOCK_REASONS: dict[str, str] = {Card.BlockReason.STOLEN: "10", Card.BlockReason.FRAUD: "11"}
+
+
 class CardActive:
+    """A card the issuer blocked (the issuer API, the back-office) is refused at once: N."""
+
     name = "card_blocked"
 
     def decide(self, context: RuleContext) -> Decision | None:
         if context.card is not None and context.card.status != Card.Status.ACTIVE:
-            return Decision("N", "12")  # transaction not permitted to cardholder
+            return Decision("N", BLOCK_REASONS.get(context.card.block_reason, "12"))
         return None
+
+
+def sms_hold_info(*, until: dt.datetime, language: str) -> str:
+    """The cardholderInfo text of an AReq refused while the new phone is on hold (SIM-swap guard)."""
+    with translation.override(language):
+        text = gettext(
+            "Your phone number was changed recently: payments needing an SMS code are refused until "
+            "%(until)s GMT."
+        ) % {
+            "until": until.strftime("%d/%m/%Y %H:%M")
+            if language == "fr"
+            else until.strftime("%Y-%m-%d %H:%M")
+        }
+    return text[:CARDHOLDER_INFO_MAX]
+
+
+def sms_hold_applied(context: RuleContext, decision: Decision) -> Decision | None:
+    """A challenge (SMS code) for a cardholder whose new phone is on hold: N / 12 instead, with
+    cardholderInfo, so that no SMS goes to a phone that may have been swapped."""
+    holder = context.cardholder
+    if decision.trans_status != "C" or holder is None or not holder.sms_held(context.now):
+        return None
+    assert holder.sms_hold_until is not None
+    info = sms_hold_info(until=holder.sms_hold_until, language=language_of(context.areq.language))
+    return Decision("N", "12", cardholder_info=info)  # transaction not permitted to cardholder
 
 
 class EpinNotBlocked:
@@ -366,8 +398,18 @@ def valid_decision(decision: object, *, version: str, areq: AReq) -> bool:
     return len(decision.cardholder_info) <= CARDHOLDER_INFO_MAX
 
 
+SMS_HOLD = "sms_hold"
+
+
 def decide(*, context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, Decision, list[str]]:
-    """Run the chain; the answering rule's name, its decision, and the issuer rules that failed."""
+    """Run the chain; the answering rule's name, its decision, and the issuer rules that failed. A
+    challenge while the cardholder's new phone is on hold becomes N (`sms_hold_applied`)."""
+    name, decision, broken = _chain(context=context, issuer_rules=issuer_rules)
+    held = sms_hold_applied(context, decision)
+    return (SMS_HOLD, held, broken) if held is not None else (name, decision, broken)
+
+
+def _chain(*, context: RuleContext, issuer_rules: Sequence[Rule]) -> tuple[str, Decision, list[str]]:
     three_ri = context.areq.deviceChannel == THREE_RI
     for gate in THREE_RI_GATES if three_ri else GATES:
         decision = gate.decide(context)

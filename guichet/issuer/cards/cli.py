@@ -9,7 +9,7 @@ def cmd_cards_import(args: argparse.Namespace) -> int:
     from guichet.config.bootstrap import django_setup, import_file
 
     django_setup()
-    from guichet.issuer.cards.services import ImportReport, cards_import
+    from guichet.issuer.cards.cardfile import ImportReport, cards_import
 
     def summary(report: ImportReport) -> str:
         return (

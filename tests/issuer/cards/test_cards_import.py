@@ -10,12 +10,12 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from guichet.audit.models import AuditEvent
+from guichet.issuer.cards.cardfile import cards_import
 from guichet.issuer.cards.models import Card, Cardholder
 from guichet.issuer.cards.services import (
     card_find,
     card_pan,
     cardholder_find,
-    cards_import,
     epin_set,
     epin_verify,
     luhn_ok,
