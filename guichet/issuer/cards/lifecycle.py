@@ -54,6 +54,11 @@ class CardNotFound(LifecycleError):
         super().__init__("card_not_found", "No such card.", status=404)
 
 
+class CardholderNotFound(LifecycleError):
+    def __init__(self) -> None:
+        super().__init__("cardholder_not_found", "No cardholder with this reference.", status=404)
+
+
 @dataclass(frozen=True)
 class CardInput:
     pan: str  # digits only; never echoed, logged or audited
@@ -217,6 +222,14 @@ def _card_upsert(
 # --- block ------------------------------------------------------------------------------------
 
 
+def cardholder_get(*, reference: str) -> Cardholder:
+    """The cardholder the issuer names by `reference` (raises CardholderNotFound)."""
+    holder = Cardholder.objects.filter(reference=reference).first()
+    if holder is None:
+        raise CardholderNotFound
+    return holder
+
+
 def card_get(*, reference: str, for_update: bool = False) -> Card:
     """The card the issuer names by `reference` (raises CardNotFound)."""
     cards = Card.objects.select_related("cardholder")
@@ -226,7 +239,7 @@ def card_get(*, reference: str, for_update: bool = False) -> Card:
     return card
 
 
-def card_block(*, card: Card, reason: str, actor: str, ip: str = "") -> bool:
+def card_block(*, card: Card, reason: str, actor: str, ip: str = "", note: str = "") -> bool:
     """Block the card: its AReqs are answered N from now on (rules.CardActive). Returns whether
     anything changed (blocking a blocked card with the same reason changes nothing)."""
     if reason not in Card.BlockReason.values:
@@ -245,13 +258,13 @@ def card_block(*, card: Card, reason: str, actor: str, ip: str = "") -> bool:
         locked.save(update_fields=["status", "block_reason", "blocked_at", "updated_at"])
         audit_record(
             event=Event.CARDS_CARD_BLOCKED, subject=f"card:{locked.reference}", ip=ip,
-            outcome=AuditEvent.Outcome.SUCCESS, actor=actor, reason=reason,
+            outcome=AuditEvent.Outcome.SUCCESS, actor=actor, reason=reason, **_note(note),
         )  # fmt: skip
     _refresh(card, locked)
     return True
 
 
-def card_unblock(*, card: Card, actor: str, ip: str = "") -> bool:
+def card_unblock(*, card: Card, actor: str, ip: str = "", note: str = "") -> bool:
     """Make the card active again. Returns whether anything changed."""
     with transaction.atomic():
         locked = Card.objects.select_for_update().get(pk=card.pk)
@@ -264,10 +277,14 @@ def card_unblock(*, card: Card, actor: str, ip: str = "") -> bool:
         locked.save(update_fields=["status", "block_reason", "blocked_at", "updated_at"])
         audit_record(
             event=Event.CARDS_CARD_UNBLOCKED, subject=f"card:{locked.reference}", ip=ip,
-            outcome=AuditEvent.Outcome.SUCCESS, actor=actor, previous_reason=previous,
+            outcome=AuditEvent.Outcome.SUCCESS, actor=actor, previous_reason=previous, **_note(note),
         )  # fmt: skip
     _refresh(card, locked)
     return True
+
+
+def _note(note: str) -> dict[str, str]:
+    return {"note": note} if note else {}
 
 
 def _refresh(card: Card, locked: Card) -> None:

@@ -1,0 +1,80 @@
+"""Issuer API keys: created by `guichet cards key add`, shown once, stored as keyed hashes. They are
+not merchant keys (another prefix, another table, another hash label): neither API accepts the
+other's."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from guichet.audit.events import Event
+from guichet.audit.models import AuditEvent
+from guichet.audit.services import audit_record
+from guichet.codes.ratelimit import rate_store
+from guichet.core import clock, crypto
+from guichet.issuer.cards.lifecycle import LifecycleError
+from guichet.issuer.cards.models import IssuerApiKey
+
+KEY_PREFIX = "gi_"
+# Wrong keys per client address before 429; the issuer's systems are few and known (no setting).
+FAILURE_LIMIT = 20
+FAILURE_WINDOW = dt.timedelta(minutes=10)
+
+
+class TooManyFailedAuthentications(LifecycleError):
+    def __init__(self) -> None:
+        super().__init__(
+            "too_many_failed_authentications",
+            "too many requests with a wrong or revoked API key from this address; retry later.",
+            status=429,
+        )
+        self.retry_after_s = int(FAILURE_WINDOW.total_seconds())
+
+
+def _key_hash(api_key: str) -> str:
+    return crypto.keyed_hash("issuer/api-key", api_key)
+
+
+def issuer_key_add(*, name: str) -> tuple[IssuerApiKey, str]:
+    """A new issuer API key; returns it and the clear key, shown once and never again."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValueError("the name must have 1 to 100 characters")
+    ident = secrets.token_hex(4)
+    clear = f"{KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
+    key = IssuerApiKey.objects.create(
+        prefix=f"{KEY_PREFIX}{ident}", key_hash=_key_hash(clear), name=name, created_at=clock.now()
+    )
+    audit_record(event=Event.CARDS_KEY_CREATED, subject=f"key:{key.prefix}", name=name)
+    return key, clear
+
+
+def issuer_key_revoke(*, prefix: str) -> IssuerApiKey:
+    """Revoke the key with this visible prefix (idempotent). Raises IssuerApiKey.DoesNotExist."""
+    key = IssuerApiKey.objects.get(prefix=prefix)
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(event=Event.CARDS_KEY_REVOKED, subject=f"key:{key.prefix}")
+    return key
+
+
+def issuer_authenticate(*, api_key: str, ip: str = "") -> IssuerApiKey | None:
+    """The active key, or None (401). Past FAILURE_LIMIT failures from `ip` in the window, raises
+    TooManyFailedAuthentications; only the refusals within the limit are audited."""
+    key = None
+    if api_key.startswith(KEY_PREFIX) and len(api_key) <= 100:
+        key = IssuerApiKey.objects.filter(key_hash=_key_hash(api_key)).first()
+    if key is not None and key.revoked_at is None:
+        return key
+    failures = rate_store().hit(f"issuer:key-failure:{ip}", FAILURE_WINDOW)
+    if failures > FAILURE_LIMIT:
+        raise TooManyFailedAuthentications
+    audit_record(
+        event=Event.CARDS_KEY_REJECTED,
+        subject=f"key:{key.prefix}" if key else "",
+        ip=ip,
+        outcome=AuditEvent.Outcome.REFUSED,
+        reason="unknown" if key is None else "revoked",
+    )
+    return None
