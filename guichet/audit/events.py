@@ -24,6 +24,7 @@ class Event(StrEnum):
     ACS_CRES_POSTED = "acs:cres:posted"
     ACS_RRES_RECEIVED = "acs:rres:received"
     ACS_SMS_CAPPED = "acs:sms:capped"
+    ACS_SMS_HELD = "acs:sms:held"
     # backoffice
     BACKOFFICE_STAFF_CREATED = "backoffice:staff:created"
     BACKOFFICE_STAFF_SIGNIN = "backoffice:staff:signin"

@@ -17,9 +17,10 @@ from guichet.codes.services import Blocked, CodeSpec, SendRefused, codes_issue
 from guichet.core import clock
 from guichet.delivery.services import outbox_enqueue_sms
 from guichet.issuer.acs.challenge.models import Challenge
-from guichet.issuer.acs.challenge.outcome import CREQ_TIMED_OUT, SMS_CAP_OUTCOME, finish
+from guichet.issuer.acs.challenge.outcome import CREQ_TIMED_OUT, SMS_CAP_OUTCOME, SMS_HOLD_OUTCOME, finish
 from guichet.issuer.acs.challenge.screen import (
     SMS_CAPPED,
+    SMS_HELD,
     SMS_NOT_SENT,
     UUID,
     Screen,
@@ -73,10 +74,17 @@ def _sms_allowed(tx: AcsTransaction, holder: Cardholder, *, ip: str) -> bool:
 def send_code(*, tx: AcsTransaction, challenge: Challenge, holder: Cardholder, ip: str) -> str:
     """The SMS code of the next attempt, naming the merchant and the amount (dynamic linking).
 
-    "" when it is queued, else why not: SMS_CAPPED (the cardholder's hourly cap) or SMS_NOT_SENT.
+    "" when it is queued, else why not: SMS_HELD (a new phone on hold since the AReq), SMS_CAPPED
+    (the cardholder's hourly cap) or SMS_NOT_SENT.
     """
     from guichet.issuer.acs.challenge.display import amount_display, merchant_display
 
+    if holder.sms_held(clock.now()):
+        audit_record(
+            event=Event.ACS_SMS_HELD, subject=holder.throttle_key, ip=ip, outcome=AuditEvent.Outcome.REFUSED,
+            acs_trans_id=str(tx.acs_trans_id),
+        )  # fmt: skip
+        return SMS_HELD
     if not _sms_allowed(tx, holder, ip=ip):
         return SMS_CAPPED
     attempt = challenge.attempts_used + 1
@@ -139,8 +147,13 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
         error = (
             SMS_NOT_SENT if holder is None else send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
         )
-        if error == SMS_CAPPED:
-            finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
+        if error in (SMS_CAPPED, SMS_HELD):
+            finish(
+                tx=tx,
+                challenge=challenge,
+                end=SMS_CAP_OUTCOME if error == SMS_CAPPED else SMS_HOLD_OUTCOME,
+                ip=ip,
+            )
             return final_screen(challenge=challenge, tx=tx)
     return step_screen(challenge=challenge, tx=tx, error=error)
 

@@ -43,6 +43,7 @@ from guichet.issuer.acs.challenge.screen import (
     BLOCKED,
     CANCELLED,
     SMS_CAPPED,
+    SMS_HELD,
     TIMEOUT,
     log_message,
     wire,
@@ -70,6 +71,7 @@ SUCCESS = ChallengeEnd("Y")
 OUT_OF_ATTEMPTS = ChallengeEnd("N", "19", "", ATTEMPTS)
 BLOCKED_OUTCOME = ChallengeEnd("N", "19", "", BLOCKED)
 SMS_CAP_OUTCOME = ChallengeEnd("N", "04", "", SMS_CAPPED)
+SMS_HOLD_OUTCOME = ChallengeEnd("N", "12", "", SMS_HELD)  # transaction not permitted to cardholder
 CARDHOLDER_CANCEL = ChallengeEnd("N", "01", "01", CANCELLED)
 CREQ_TIMED_OUT = ChallengeEnd("N", "14", "05", TIMEOUT)
 CHALLENGE_TIMED_OUT = ChallengeEnd("N", "14", "04", TIMEOUT)

@@ -36,6 +36,7 @@ EPIN_FORMAT = "epin_format"
 OTP_FORMAT = "otp_format"
 SMS_NOT_SENT = "sms_not_sent"
 SMS_CAPPED = "sms_capped"
+SMS_HELD = "sms_held"  # the cardholder's new phone is on hold (SIM-swap guard)
 CANCELLED = "cancelled"
 ATTEMPTS = "attempts"
 TIMEOUT = "timeout"

@@ -29,13 +29,16 @@ from guichet.issuer.acs.challenge.outcome import (
     CARDHOLDER_CANCEL,
     OUT_OF_ATTEMPTS,
     SMS_CAP_OUTCOME,
+    SMS_HOLD_OUTCOME,
     SUCCESS,
+    ChallengeEnd,
     finish,
 )
 from guichet.issuer.acs.challenge.screen import (
     EPIN_FORMAT,
     OTP_FORMAT,
     SMS_CAPPED,
+    SMS_HELD,
     SMS_NOT_SENT,
     TIMEOUT,
     UUID,
@@ -104,10 +107,14 @@ def _epin_step(tx: AcsTransaction, challenge: Challenge, epin: str, *, ip: str) 
     challenge.step = Challenge.Step.SMS
     audit_record(event=Event.ACS_CHALLENGE_EPIN_ENTERED, subject=str(tx.acs_trans_id), ip=ip)
     error = SMS_NOT_SENT if holder is None else send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
-    if error == SMS_CAPPED:
-        finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
+    if error in (SMS_CAPPED, SMS_HELD):
+        finish(tx=tx, challenge=challenge, end=_sms_refused(error), ip=ip)
         return final_screen(challenge=challenge, tx=tx)
     return step_screen(challenge=challenge, tx=tx, error=error)
+
+
+def _sms_refused(error: str) -> ChallengeEnd:
+    return SMS_CAP_OUTCOME if error == SMS_CAPPED else SMS_HOLD_OUTCOME
 
 
 def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) -> Screen:
@@ -156,8 +163,9 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
         finish(tx=tx, challenge=challenge, end=OUT_OF_ATTEMPTS, ip=ip)
         return final_screen(challenge=challenge, tx=tx)
     if tx.sms_only:
-        if send_code(tx=tx, challenge=challenge, holder=holder, ip=ip) == SMS_CAPPED:
-            finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
+        error = send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
+        if error in (SMS_CAPPED, SMS_HELD):
+            finish(tx=tx, challenge=challenge, end=_sms_refused(error), ip=ip)
             return final_screen(challenge=challenge, tx=tx)
     else:
         challenge.step = Challenge.Step.EPIN
