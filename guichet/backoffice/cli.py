@@ -20,7 +20,9 @@ def cmd_create(args: argparse.Namespace) -> int:
     from guichet.backoffice.services import staff_create
 
     try:
-        created = staff_create(username=args.username, email=args.email or "", password=_password(args))
+        created = staff_create(
+            username=args.username, email=args.email or "", password=_password(args), area=args.area or ""
+        )
     except ValueError as exc:
         print(f"guichet: staff user not created: {exc}", file=sys.stderr)
         return 1
@@ -31,11 +33,13 @@ def cmd_create(args: argparse.Namespace) -> int:
                     "username": created.username,
                     "password": created.password if not args.password_stdin else None,
                     "otpauth_uri": created.otpauth_uri,
+                    **({"area": created.area} if created.area else {}),
                 }
             )
         )
         return 0
-    print(f"staff user {created.username} created (every permission)")
+    scope = f"the {created.area} staff group" if created.area else "every permission"
+    print(f"staff user {created.username} created ({scope})")
     if not args.password_stdin:
         print(f"password:      {created.password}")
     print(f"authenticator: {created.otpauth_uri}")
@@ -70,10 +74,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     create = staff_sub.add_parser(
         "create",
-        help="create a staff user with every permission; prints the password and otpauth:// URI once",
+        help="create a staff user (every permission, or one area's with --area); prints the password and "
+        "otpauth:// URI once",
     )
     create.add_argument("--username", required=True)
     create.add_argument("--email", default="")
+    create.add_argument(
+        "--area",
+        choices=["issuer", "operator"],
+        help="a member of that area's staff group only (issuer staff never see subscribers, operator "
+        "staff never see cards); without it, every permission",
+    )
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_create)

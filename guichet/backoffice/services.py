@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.oath import TOTP
@@ -27,6 +27,7 @@ from django_otp.oath import TOTP
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
+from guichet.backoffice.groups import AREAS
 from guichet.backoffice.models import StaffTotp
 from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import Blocked, credential_check, throttle_blocked_until
@@ -135,6 +136,7 @@ class StaffCreated:
     username: str
     password: str  # as given, or generated: shown once
     otpauth_uri: str  # the authenticator's seed, for the app (or a QR code): shown once
+    area: str = ""  # "issuer" or "operator": a member of that staff group; "": every permission
 
 
 def _otpauth_uri(username: str, seed: bytes) -> str:
@@ -162,11 +164,15 @@ def staff_totp_issue(*, user: AbstractBaseUser) -> str:
     return _otpauth_uri(user.get_username(), seed)
 
 
-def staff_create(*, username: str, email: str = "", password: str = "") -> StaffCreated:
-    """A staff user with every permission (the first operator) and an authenticator.
+def staff_create(*, username: str, email: str = "", password: str = "", area: str = "") -> StaffCreated:
+    """A staff user and an authenticator: with every permission (the first operator), or with `area`
+    ("issuer", "operator") a member of that area's staff group only (backoffice/groups.py).
 
-    Raises ValueError when the user name is taken or empty. Without `password`, one is generated.
+    Raises ValueError when the user name is taken or empty, or the area unknown. Without `password`,
+    one is generated.
     """
+    if area and area not in AREAS:
+        raise ValueError(f"unknown area {area!r} (one of {', '.join(AREAS)})")
     username = username.strip()
     if not username or len(username) > 150:
         raise ValueError("the user name must have 1 to 150 characters")
@@ -176,8 +182,14 @@ def staff_create(*, username: str, email: str = "", password: str = "") -> Staff
     password = password or secrets.token_urlsafe(18)
     with transaction.atomic():
         user = model.objects.create_user(
-            username=username, email=email, password=password, is_staff=True, is_superuser=True
+            username=username, email=email, password=password, is_staff=True, is_superuser=not area
         )
-        audit_record(event=Event.BACKOFFICE_STAFF_CREATED, subject=_throttle_key(username))
+        if area:
+            user.groups.add(Group.objects.get(name=AREAS[area]))
+        audit_record(
+            event=Event.BACKOFFICE_STAFF_CREATED,
+            subject=_throttle_key(username),
+            **({"area": area} if area else {}),
+        )
         uri = staff_totp_issue(user=user)
-    return StaffCreated(username=username, password=password, otpauth_uri=uri)
+    return StaffCreated(username=username, password=password, otpauth_uri=uri, area=area)
