@@ -25,10 +25,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.utils import translation
-from django.utils.translation import gettext
-
 from guichet.issuer.acs.authvalue import Method
+from guichet.issuer.acs.cardholder_info import (
+    CARDHOLDER_INFO_MAX,
+    enrollment_info,
+    language_of,
+    sms_hold_info,
+)
 from guichet.issuer.acs.messages import AReq
 from guichet.issuer.acs.models import AcsTransaction
 from guichet.issuer.cards.models import Card, Cardholder
@@ -43,7 +46,6 @@ REASONS = {
     "2.3.1": frozenset(f"{n:02d}" for n in [*range(1, 31), *range(80, 100)]),
 }
 APP, BROWSER, THREE_RI = "01", "02", "03"
-CARDHOLDER_INFO_MAX = 128
 
 
 @dataclass(frozen=True)
@@ -122,20 +124,6 @@ class CardActive:
         return None
 
 
-def sms_hold_info(*, until: dt.datetime, language: str) -> str:
-    """The cardholderInfo text of an AReq refused while the new phone is on hold (SIM-swap guard)."""
-    with translation.override(language):
-        text = gettext(
-            "Your phone number was changed recently: payments needing an SMS code are refused until "
-            "%(until)s GMT."
-        ) % {
-            "until": until.strftime("%d/%m/%Y %H:%M")
-            if language == "fr"
-            else until.strftime("%Y-%m-%d %H:%M")
-        }
-    return text[:CARDHOLDER_INFO_MAX]
-
-
 def sms_hold_applied(context: RuleContext, decision: Decision) -> Decision | None:
     """A challenge (SMS code) for a cardholder whose new phone is on hold: N / 12 instead, with
     cardholderInfo, so that no SMS goes to a phone that may have been swapped."""
@@ -156,23 +144,6 @@ class EpinNotBlocked:
         if context.epin_blocked_until is not None:
             return Decision("N", "19")  # exceeds ACS maximum challenges
         return None
-
-
-def enrollment_info(*, public_url: str, language: str) -> str:
-    """The cardholderInfo text for a cardholder without an ePin: a pointer to the enrollment portal."""
-    url = f"{public_url}/enrollment/"
-    with translation.override(language):
-        text = gettext("No static password? Please enrol first on the enrollment portal: %(url)s") % {
-            "url": url
-        }
-        if len(text) > CARDHOLDER_INFO_MAX:
-            text = gettext("No static password? Please enrol first on the enrollment portal.")
-    return text[:CARDHOLDER_INFO_MAX]
-
-
-def language_of(browser_language: str | None) -> str:
-    """French unless the browser asks for English (the issuer's pages are French by default)."""
-    return "en" if (browser_language or "").lower().startswith("en") else "fr"
 
 
 class EpinEnrolled:

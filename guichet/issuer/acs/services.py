@@ -25,9 +25,9 @@ from guichet.audit.services import audit_record
 from guichet.core import clock
 from guichet.core.masking import mask_pan
 from guichet.issuer.acs.authvalue import AvInputs, Decoded, Method, algorithm_for, scheme_of
+from guichet.issuer.acs.cardholder_info import language_of
 from guichet.issuer.acs.messages.fields import LATEST_VERSION
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
-from guichet.issuer.acs.rules import language_of
 from guichet.issuer.cards.models import Card, Cardholder
 from guichet.issuer.cards.services import card_pan
 

@@ -172,6 +172,12 @@ def _holder_upsert(
             updated_at=now,
         )  # fmt: skip
         return UpsertOutcome(cardholder=holder, created=True)
+    # The phone first: its alert goes to the address on file before this call, so that a change of
+    # both (a SIM swap with a mailbox taken over) still reaches the cardholder.
+    phone_changed = _phone_set(
+        holder=holder, phone=data.phone, hold_hours=None, actor=actor, ip=ip, language=alert_language,
+        now=now,
+    )  # fmt: skip
     changed = [
         name
         for name, new in (("email", email), ("name", data.name), ("reference", data.reference))
@@ -182,10 +188,6 @@ def _holder_upsert(
         holder.reference = data.reference if data.reference is not None else holder.reference
         holder.updated_at = now
         holder.save(update_fields=[*changed, "updated_at"])
-    phone_changed = _phone_set(
-        holder=holder, phone=data.phone, hold_hours=None, actor=actor, ip=ip, language=alert_language,
-        now=now,
-    )  # fmt: skip
     return UpsertOutcome(cardholder=holder, updated=bool(changed) or phone_changed)
 
 

@@ -147,6 +147,18 @@ def test_a_new_phone_through_the_upsert_is_audited_and_alerted_without_hold():
     assert "+687700001" not in content.body
 
 
+def test_a_new_phone_and_a_new_email_at_once_alert_the_address_on_file():
+    cardholder_upsert(data=marie(), actor="api:gi_test")
+    cardholder_upsert(
+        data=CardholderInput(
+            email="new@example.com", phone="+687700001", name="Marie Kafeat", reference="C-1"
+        ),
+        actor="api:gi_test",
+    )
+    assert Cardholder.objects.get().email == "new@example.com"
+    assert list(OutboxMessage.objects.values_list("recipient", flat=True)) == ["marie@example.com"]
+
+
 # --- block ------------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import Blocked, CodeSpec, SendRefused, codes_issue
 from guichet.core import clock
 from guichet.delivery.services import outbox_enqueue_sms
+from guichet.issuer.acs.cardholder_info import language_of
 from guichet.issuer.acs.challenge.models import Challenge
 from guichet.issuer.acs.challenge.outcome import CREQ_TIMED_OUT, SMS_CAP_OUTCOME, SMS_HOLD_OUTCOME, finish
 from guichet.issuer.acs.challenge.screen import (
@@ -42,7 +43,6 @@ from guichet.issuer.acs.challenge.timeouts import (
 from guichet.issuer.acs.messages.creq import CReq, creq_erro, parse_creq
 from guichet.issuer.acs.messages.erro import Erro
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
-from guichet.issuer.acs.rules import language_of
 from guichet.issuer.acs.services import acs_transaction_get
 from guichet.issuer.cards.models import Cardholder
 
