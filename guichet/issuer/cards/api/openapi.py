@@ -36,7 +36,10 @@ ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
     401: ("Missing, unknown or revoked issuer API key", ("missing_api_key", "invalid_api_key")),
     404: ("No such card or cardholder", ("card_not_found", "cardholder_not_found")),
     405: ("Method not allowed on this path (header `Allow`)", ("method_not_allowed",)),
-    409: ("A concurrent request with the same Idempotency-Key (retry)", ("idempotency_conflict",)),
+    409: (
+        "A concurrent request with the same Idempotency-Key, or one that created the same records (retry)",
+        ("idempotency_conflict", "concurrent_change"),
+    ),
     413: ("Body larger than 64 KiB", ("body_too_large",)),
     415: ("Body not sent as application/json", ("unsupported_media_type",)),
     422: (

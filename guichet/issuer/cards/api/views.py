@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import BaseModel, ValidationError
@@ -79,6 +80,8 @@ def issuer_api(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callabl
                 return response
             except LifecycleError as exc:
                 return error(exc.status, exc.code, exc.message, exc.field)
+            except IntegrityError:  # two calls created the same cardholder or card at once
+                return error(409, "concurrent_change", "another call changed the same records; retry.")
             except DATABASE_DOWN:
                 log.warning("database unavailable on %s %s", request.method, request.path)
                 return database_unavailable_json()

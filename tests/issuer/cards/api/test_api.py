@@ -212,3 +212,25 @@ def test_the_openapi_document_is_served_without_a_key():
         "/cardholders/{ref}", "/cardholders/{ref}/phone", "/cards/search", "/cards/{card_ref}",
         "/cards/{card_ref}/block", "/cards/{card_ref}/unblock", "/openapi.json",
     ]  # fmt: skip
+
+
+def test_past_twenty_wrong_keys_from_one_address_it_is_429_and_a_valid_key_still_works(api: IssuerApi):
+    answers = [api.call("GET", "cards/K-1", key=f"gi_wrong{n}").status_code for n in range(21)]
+    assert answers == [401] * 20 + [429]
+    throttled = api.call("GET", "cards/K-1", key="gi_wrong")
+    assert (throttled.status_code, throttled["Retry-After"]) == (429, "600")
+    assert AuditEvent.objects.filter(event="cards:key:rejected").count() == 20
+    assert api.call("GET", "cards/K-1").status_code == 404  # the right key: authenticated
+
+
+def test_two_calls_creating_the_same_card_at_once_get_409_concurrent_change(api: IssuerApi, monkeypatch):
+    from django.db import IntegrityError
+
+    from guichet.issuer.cards import lifecycle
+
+    def clash(**kwargs: object) -> None:
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(lifecycle, "cardholder_upsert", clash)
+    response = api.call("PUT", "cardholders/C-1", holder_body())
+    assert (response.status_code, response.json()["error"]["code"]) == (409, "concurrent_change")
