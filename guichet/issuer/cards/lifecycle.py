@@ -115,6 +115,9 @@ def cardholder_upsert(
          ("name", name_problem(data.name))]
         + [(f"cards.{i}.pan", pan_problem(c.pan)) for i, c in enumerate(data.cards)]
         + [(f"cards.{i}.expiry", expiry_problem(c.expiry)) for i, c in enumerate(data.cards)]
+        # The issuer API's POST /cards/search would shadow a card so named.
+        + [(f"cards.{i}.reference", "is reserved") for i, c in enumerate(data.cards)
+           if c.reference == "search"]
     )  # fmt: skip
     indexes = [pan_index(c.pan) for c in data.cards]
     if len(set(indexes)) != len(indexes):

@@ -110,6 +110,16 @@ def test_a_bad_card_refuses_the_whole_upsert():
     assert (Cardholder.objects.count(), Card.objects.count(), events()) == (0, 0, [])
 
 
+def test_the_card_reference_search_is_reserved():
+    with pytest.raises(LifecycleError) as refused:
+        cardholder_upsert(data=marie(CardInput(pan=PAN_A, expiry="2912", reference="search")), actor="x")
+    assert (refused.value.field, refused.value.message) == (
+        "cards.0.reference",
+        "cards.0.reference: is reserved.",
+    )
+    assert Card.objects.count() == 0
+
+
 def test_a_card_reference_naming_another_card_is_refused_and_nothing_is_kept():
     cardholder_upsert(data=marie(CardInput(pan=PAN_A, expiry="2912", reference="K-1")), actor="x")
     with pytest.raises(LifecycleError) as refused:
