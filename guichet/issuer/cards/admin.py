@@ -21,7 +21,7 @@ from guichet.issuer.cards.lifecycle import (
     card_unblock,
     cardholder_phone_change,
 )
-from guichet.issuer.cards.models import Card, Cardholder
+from guichet.issuer.cards.models import Card, Cardholder, IssuerApiKey
 from guichet.issuer.cards.services import phone_problem
 
 
@@ -155,3 +155,21 @@ class CardAdmin(admin.ModelAdmin[Card]):
             card_unblock(card=card, actor=_actor(request), ip=client_ip(request)) for card in queryset
         )
         self.message_user(request, f"{changed} card(s) unblocked.", messages.SUCCESS)
+
+
+@admin.register(IssuerApiKey)
+class IssuerApiKeyAdmin(admin.ModelAdmin[IssuerApiKey]):
+    """The issuer API's keys, read-only: `guichet cards key add|revoke` issues and revokes them."""
+
+    list_display = ("prefix", "name", "created_at", "revoked_at")
+    fields = ("prefix", "name", "created_at", "revoked_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: IssuerApiKey | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: IssuerApiKey | None = None) -> bool:
+        return False

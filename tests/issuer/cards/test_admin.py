@@ -112,3 +112,17 @@ def test_a_bad_phone_in_the_back_office_changes_nothing(staff: Client, holder: C
     assert holder.phone == "+687751123"
     assert AuditEvent.objects.filter(event="cards:phone:changed").count() == 0
     assert OutboxMessage.objects.count() == 0
+
+
+def test_the_issuer_api_keys_are_listed_read_only_without_their_hash(staff: Client):
+    from guichet.issuer.cards.api.keys import issuer_key_add
+    from guichet.issuer.cards.models import IssuerApiKey
+
+    key, clear = issuer_key_add(name="core banking")
+    html = staff.get("/admin/cards/issuerapikey/").content.decode()
+    assert key.prefix in html
+    assert "core banking" in html
+    assert clear not in html
+    assert key.key_hash not in html
+    assert staff.post(f"/admin/cards/issuerapikey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert IssuerApiKey.objects.count() == 1
