@@ -118,6 +118,13 @@ def _acs_idle_timeout(env: Environ) -> int:
     return seconds
 
 
+def _acs_rres_wait(env: Environ) -> int:
+    seconds = read_int(env, "GUICHET_ACS_RRES_WAIT", AcsConfig.rres_wait_s)
+    if seconds > 60:
+        raise ConfigError(f"GUICHET_ACS_RRES_WAIT must be from 1 to 60 seconds, got {seconds}")
+    return seconds
+
+
 def acs_section(env: Environ, egress: EgressPolicy) -> AcsConfig:
     base = AcsConfig  # the defaults
     reference = read(env, "GUICHET_ACS_REFERENCE_NUMBER", base.reference_number)
@@ -142,6 +149,7 @@ def acs_section(env: Environ, egress: EgressPolicy) -> AcsConfig:
         challenge_attempts=_acs_attempts(env),
         challenge_idle_timeout_s=_acs_idle_timeout(env),
         sms_per_hour=_acs_sms_per_hour(env),
+        rres_wait_s=_acs_rres_wait(env),
         ds_urls=_acs_ds_urls(read(env, "GUICHET_ACS_DS_URLS"), egress),
         rreq_client_cert=cert,
         rreq_client_key=key,

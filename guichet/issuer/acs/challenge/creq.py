@@ -18,6 +18,7 @@ from guichet.core import clock
 from guichet.delivery.services import outbox_enqueue_sms
 from guichet.issuer.acs.challenge.models import Challenge
 from guichet.issuer.acs.challenge.outcome import CREQ_TIMED_OUT, SMS_CAP_OUTCOME, finish
+from guichet.issuer.acs.challenge.release import final_or_wait
 from guichet.issuer.acs.challenge.screen import (
     SMS_CAPPED,
     SMS_NOT_SENT,
@@ -25,7 +26,6 @@ from guichet.issuer.acs.challenge.screen import (
     Screen,
     erro_post,
     erro_shown,
-    final_screen,
     holder_of,
     log_message,
     step_screen,
@@ -141,7 +141,7 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
         )
         if error == SMS_CAPPED:
             finish(tx=tx, challenge=challenge, end=SMS_CAP_OUTCOME, ip=ip)
-            return final_screen(challenge=challenge, tx=tx)
+            return final_or_wait(challenge=challenge, tx=tx)
     return step_screen(challenge=challenge, tx=tx, error=error)
 
 
@@ -160,7 +160,7 @@ def _known_creq(tx: AcsTransaction, creq: CReq, session_data: str | None, *, ip:
         timer = timer_over(challenge, now)
         if timer:
             time_out(tx=tx, challenge=challenge, timer=timer, ip=ip)
-            return final_screen(challenge=challenge, tx=tx)
+            return final_or_wait(challenge=challenge, tx=tx)
         return step_screen(challenge=challenge, tx=tx, error=challenge.error)
     if challenge is None and tx.challenge_cancel == CREQ_TIMED_OUT.cancel:
         erro = creq_erro(code="402", detail=LATE_CREQ, data=creq.model_dump())
