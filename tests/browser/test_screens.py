@@ -700,6 +700,9 @@ def walk_the_challenge(
     start_challenge(page, acs_url, requestor, ds, "05", width, height)
     cancel.click()
     expect(ui.get_by_text("Vous avez annulé votre paiement.")).to_be_visible()
+    check("cancelled, waiting for the RRes", ui.get_by_role("button", name="Continuer", exact=True))
+    ui.get_by_role("button", name="Continuer", exact=True).click()
+    expect(back).to_be_visible()
     check("cancelled", back)
     # a CReq no transaction knows: the Erro shown in the page
     open_in_iframe(
