@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -92,6 +93,6 @@ def method_collect(request: HttpRequest) -> HttpResponse:
             secure=https,
             httponly=True,
             samesite="None" if https else "Lax",
-            path=method.METHOD_PATH,
+            path=reverse("acs:method"),  # /3ds/method: the page and its collect endpoint only
         )
     return response
