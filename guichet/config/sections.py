@@ -83,6 +83,10 @@ class AcsConfig:
     # TLS with the DS); empty: none.
     rreq_client_cert: str = ""
     rreq_client_key: str = ""
+    # GUICHET_ACS_METHOD: the 3DS Method (docs/issuers.md, The 3DS Method). `method` off: no range
+    # names a threeDSMethodURL; on, `method_ranges` narrows it to these ranges (empty: every range).
+    method: bool = True
+    method_ranges: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
