@@ -66,6 +66,12 @@ def test_the_source_tree_has_package_data_to_check():
         "guichet/payonbill/checkout/locale/fr/LC_MESSAGES/django.mo",
     }
     assert "guichet/issuer/acs/challenge/static/acs_challenge/challenge.js" in files
+    assert {
+        "guichet/issuer/acs/static/acs/method.js",
+        "guichet/issuer/acs/templates/acs/method.html",
+        "guichet/issuer/acs/templates/acs/method_error.html",
+        "guichet/issuer/acs/migrations/0002_device_observation.py",
+    } <= files
 
 
 @pytest.mark.parametrize("kind", ["wheel", "sdist"])

@@ -22,8 +22,9 @@ def test_the_tables_every_areq_writes_carry_only_the_indexes_their_queries_use()
     # LIKE-prefix one (varchar_pattern_ops) that no query uses and every insert pays for.
     assert _indexed_columns(AuditEvent._meta.db_table) == [("at",), ("event",), ("subject",)]
     assert _indexed_columns(AcsMessage._meta.db_table) == [("transaction_id",)]
+    # (card_id, device_hash) serves the card's look-ups and the 3DS Method's recognised device alike.
     assert _indexed_columns(AcsTransaction._meta.db_table) == [
-        ("card_id",),
+        ("card_id", "device_hash"),
         ("cardholder_id",),
         ("state", "ares_sent_at"),
     ]

@@ -11,7 +11,7 @@ from guichet.config.sections import AcsConfig, ConfigError
 from guichet.core.egress import EgressPolicy, EgressRefused, egress_check_url
 
 
-def _acs_ranges(raw: str) -> tuple[tuple[str, str], ...]:
+def _acs_ranges(raw: str, name: str = "GUICHET_ACS_CARD_RANGES") -> tuple[tuple[str, str], ...]:
     """`4970100000-4970109999, 5123` (a bare prefix is the range of every PAN that starts with it)."""
     ranges: list[tuple[str, str]] = []
     for item in (part.strip() for part in raw.split(",")):
@@ -20,11 +20,9 @@ def _acs_ranges(raw: str) -> tuple[tuple[str, str], ...]:
         start, _, end = item.partition("-")
         start, end = start.strip(), (end.strip() or start.strip())
         if not (start.isascii() and start.isdigit() and end.isascii() and end.isdigit()):
-            raise ConfigError(f"GUICHET_ACS_CARD_RANGES: {item!r} is not digits or START-END")
+            raise ConfigError(f"{name}: {item!r} is not digits or START-END")
         if len(start) != len(end) or not 1 <= len(start) <= 19 or start > end:
-            raise ConfigError(
-                f"GUICHET_ACS_CARD_RANGES: {item!r} needs START <= END with as many digits (1 to 19)"
-            )
+            raise ConfigError(f"{name}: {item!r} needs START <= END with as many digits (1 to 19)")
         ranges.append((start, end))
     return tuple(ranges)
 
@@ -118,6 +116,24 @@ def _acs_idle_timeout(env: Environ) -> int:
     return seconds
 
 
+def _acs_rres_wait(env: Environ) -> int:
+    seconds = read_int(env, "GUICHET_ACS_RRES_WAIT", AcsConfig.rres_wait_s)
+    if seconds > 60:
+        raise ConfigError(f"GUICHET_ACS_RRES_WAIT must be from 1 to 60 seconds, got {seconds}")
+    return seconds
+
+
+def _acs_method(env: Environ) -> tuple[bool, tuple[tuple[str, str], ...]]:
+    """`on` (every range has the 3DS Method), `off`, or the ranges that have it (card-range syntax)."""
+    raw = read(env, "GUICHET_ACS_METHOD", "on").strip()
+    if raw.lower() in ("on", "off"):
+        return raw.lower() == "on", ()
+    ranges = _acs_ranges(raw, "GUICHET_ACS_METHOD")
+    if not ranges:
+        raise ConfigError("GUICHET_ACS_METHOD must be 'on', 'off' or card ranges (START-END or prefixes)")
+    return True, ranges
+
+
 def acs_section(env: Environ, egress: EgressPolicy) -> AcsConfig:
     base = AcsConfig  # the defaults
     reference = read(env, "GUICHET_ACS_REFERENCE_NUMBER", base.reference_number)
@@ -132,6 +148,7 @@ def acs_section(env: Environ, egress: EgressPolicy) -> AcsConfig:
     if token and len(token) < 32:
         raise ConfigError("GUICHET_ACS_VERIFY_TOKEN must be at least 32 characters")
     cert, key = _acs_client_cert(env)
+    method, method_ranges = _acs_method(env)
     return AcsConfig(
         reference_number=reference,
         operator_id=operator,
@@ -142,7 +159,10 @@ def acs_section(env: Environ, egress: EgressPolicy) -> AcsConfig:
         challenge_attempts=_acs_attempts(env),
         challenge_idle_timeout_s=_acs_idle_timeout(env),
         sms_per_hour=_acs_sms_per_hour(env),
+        rres_wait_s=_acs_rres_wait(env),
         ds_urls=_acs_ds_urls(read(env, "GUICHET_ACS_DS_URLS"), egress),
         rreq_client_cert=cert,
         rreq_client_key=key,
+        method=method,
+        method_ranges=method_ranges,
     )

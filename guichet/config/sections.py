@@ -72,6 +72,10 @@ class AcsConfig:
     # GUICHET_ACS_SMS_PER_HOUR: challenge SMS codes per cardholder and hour, across transactions; past
     # it the challenge ends N / 04 (anyone holding a PAN could otherwise pump SMS through merchants).
     sms_per_hour: int = 10
+    # GUICHET_ACS_RRES_WAIT: how long the end of a challenge waits for the DS's RRes before the browser
+    # posts the final CRes anyway (EMV 3DS: the CRes goes "at the end of the challenge and receipt of
+    # the RRes"); 1 to 60 s. Only the browser is released: the RReq is retried by the outbox after it.
+    rres_wait_s: int = 10
     # GUICHET_ACS_DS_URLS: the only URL prefixes an AReq's dsURL may start with (RReqs go there).
     # Empty in mode "serve": every AReq is refused (Erro 203 dsURL). Demo and test add the simulator's.
     ds_urls: tuple[str, ...] = ()
@@ -79,6 +83,10 @@ class AcsConfig:
     # TLS with the DS); empty: none.
     rreq_client_cert: str = ""
     rreq_client_key: str = ""
+    # GUICHET_ACS_METHOD: the 3DS Method (docs/issuers.md, The 3DS Method). `method` off: no range
+    # names a threeDSMethodURL; on, `method_ranges` narrows it to these ranges (empty: every range).
+    method: bool = True
+    method_ranges: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

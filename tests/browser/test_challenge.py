@@ -46,6 +46,7 @@ class Wording:
     two_left: str
     used_up: str
     success: str
+    in_progress: str
     back: str
     cancelled: str
     timeout: str
@@ -64,6 +65,7 @@ FR = Wording(
     two_left="Il vous reste 2 essais.",
     used_up="Vous avez épuisé vos essais.",
     success="Authentification Réussie!",
+    in_progress="Authentification en cours",
     back="Retour à la boutique",
     cancelled="Vous avez annulé votre paiement.",
     timeout="Le temps accordé pour l'authentification est écoulé.",
@@ -81,6 +83,7 @@ EN = Wording(
     two_left="You have 2 attempts left.",
     used_up="You have used up your attempts.",
     success="Authentication successful!",
+    in_progress="Authentication in progress",
     back="Back to the shop",
     cancelled="You cancelled your payment.",
     timeout="The time allowed for authentication is over.",
@@ -101,6 +104,7 @@ class Merchant:
 
     def __init__(self) -> None:
         self.notified: list[dict[str, str]] = []
+        self.notified_at: list[float] = []  # time.time() of each final CRes received
         merchant = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -123,6 +127,7 @@ class Merchant:
                 length = int(self.headers.get("Content-Length", "0"))
                 fields = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 merchant.notified.append(fields)
+                merchant.notified_at.append(time.time())
                 self._answer(
                     "<!DOCTYPE html><html lang='en'><head><title>Shop</title></head>"
                     "<body><p id='done'>Merchant got the result</p></body></html>"
@@ -395,3 +400,39 @@ def test_creq_timeout(
     erro = decoded(notified["cres"])
     assert (erro["messageType"], erro["errorCode"], erro["errorMessageType"]) == ("Erro", "402", "CReq")
     assert notified["threeDSSessionData"] == SESSION_DATA
+
+
+def test_the_final_cres_waits_for_a_ds_that_answers_after_a_second(
+    page: Page, guichet: str, merchant: Merchant, ds: DirectoryServer, outbound: Any,
+    delivery_thread: None, clock: Any, words: Wording,
+) -> None:  # fmt: skip
+    """RReq first, then the final CRes: the progress page asks its status URL until the RRes is in."""
+    # given a DS that answers each RReq a second after it came in
+    ds.delay = 1.0
+    _, sms = outbound
+    polls: list[float] = []
+    payment = post_areq(guichet, ds, merchant, words)
+    status_path = f"/3ds/challenge/{payment.ares['acsTransID']}/status"
+    page.on("request", lambda request: polls.append(time.time()) if status_path in request.url else None)
+    frame = open_checkout(page, merchant, payment)
+    enter(frame, "epin", "1234", words)
+    expect(frame.locator("h1")).to_have_text(words.step2)
+    # when the right code ends the challenge
+    enter(frame, "otp", next_sms(sms, 1, words), words)
+    # then the progress page waits, the merchant has nothing yet
+    expect(frame.get_by_text(words.in_progress, exact=True)).to_be_visible()
+    assert merchant.notified == []
+    # and once the DS has answered, the final page, and the CRes reaches the merchant
+    expect(frame.get_by_text(words.success)).to_be_visible(timeout=8_000)
+    expect(frame.locator("#done")).to_have_text("Merchant got the result", timeout=10_000)
+    [notified] = merchant.notified
+    assert notified["threeDSSessionData"] == SESSION_DATA
+    assert decoded(notified["cres"])["transStatus"] == "Y"
+    [answered] = ds.answered_at
+    [received] = merchant.notified_at
+    assert answered < received
+    # asked several times (every 300 ms through the DS's second), never after the CRes was given
+    assert len(polls) >= 2
+    assert max(polls) < received
+    [rreq] = ds.received
+    assert rreq["transStatus"] == "Y"

@@ -17,6 +17,7 @@ from django.urls import Resolver404, resolve
 from playwright.sync_api import Page, expect
 
 from guichet.demo.shop.models import DsResult, Order
+from guichet.issuer.acs.models import AcsTransaction, DeviceObservation
 from guichet.issuer.cards.services import epin_set
 from tests.support.factories import make_cardholder, make_pan
 from tests.support.fixtures import sms_code
@@ -142,6 +143,12 @@ def pay_by_card(page: Page, words: Words, pan: str) -> Order:
     page.locator("#product-collection-reliee a").click()
     expect(page.locator("h1")).to_have_text(words.basket_title)
     page.locator("#method-card").click()
+    # The card page runs the 3DS Method in its hidden iframe; a 3DS Server waits for its answer
+    # (10 s at most) before the AReq: so does the customer here.
+    deadline = time.monotonic() + 10
+    while Order.objects.filter(method_notified_at=None).exists():
+        assert time.monotonic() < deadline, "the 3DS Method did not answer within 10 s"
+        time.sleep(0.05)
     page.get_by_label(words.card_label, exact=True).fill(pan)
     page.get_by_label(words.expiry_label, exact=True).fill("12/29")
     page.get_by_role("button", name=words.pay, exact=True).click()
@@ -195,6 +202,13 @@ def test_a_card_payment_of_299_eur_with_the_challenge_in_the_shops_iframe(
     expect(page.locator("#authentication-value")).to_have_text(rreq["authenticationValue"])
     assert Order.objects.get().status == Order.Status.ACCEPTED
     assert len(outbound[1].to(PHONE)) == 1
+    # and the AReq said the 3DS Method completed: the ACS joined the device it observed
+    tx = AcsTransaction.objects.get()
+    assert (
+        tx.device_hash
+        == DeviceObservation.objects.get(method_trans_id=tx.three_ds_server_trans_id).device_hash
+    )
+    assert len(tx.device_hash) == 64
 
 
 @pytest.mark.parametrize("words", LANGUAGES)

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ import pytest
 from playwright.sync_api import Frame, Locator, Page, expect
 
 from guichet.core import clock as guichet_clock
+from guichet.issuer.acs.models import AcsTransaction
 from guichet.issuer.cards.services import epin_set
 from guichet.payonbill.subscribers.billing import charge_refund, contract_charge
 from tests.browser import test_checkout as checkout_walk
@@ -700,6 +702,9 @@ def walk_the_challenge(
     start_challenge(page, acs_url, requestor, ds, "05", width, height)
     cancel.click()
     expect(ui.get_by_text("Vous avez annulé votre paiement.")).to_be_visible()
+    check("cancelled, waiting for the RRes", ui.get_by_role("button", name="Continuer", exact=True))
+    ui.get_by_role("button", name="Continuer", exact=True).click()
+    expect(back).to_be_visible()
     check("cancelled", back)
     # a CReq no transaction knows: the Erro shown in the page
     open_in_iframe(
@@ -707,3 +712,44 @@ def walk_the_challenge(
     )
     expect(ui.locator("#erro")).to_be_visible()
     check("Erro", ui.locator("#erro"))
+
+
+def test_without_javascript_the_continue_button_gives_the_cres_only_after_the_rres(
+    browser: Any, acs_url: str, requestor: Requestor, ds: DirectoryServer, outbound: Any,
+    delivery_thread: None, clock: Any,
+) -> None:  # fmt: skip
+    """No script to ask the status URL: the progress page's button, pressed too early, brings the
+    same page back; pressed once the DS has answered, the final page. Nobody is stuck."""
+    # given a DS that answers each RReq two seconds after it came in
+    ds.delay = 2.0
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        start_challenge(page, acs_url, requestor, ds, "05", 800, 700)
+        ui = page.frame_locator("#challenge")
+        ui.get_by_role("button", name="Annuler votre paiement", exact=True).click()
+        expect(ui.get_by_text("Vous avez annulé votre paiement.")).to_be_visible()
+        go_on = ui.get_by_role("button", name="Continuer", exact=True)
+        token = ui.locator("input[name=token]")
+        first = token.input_value()
+        # when the button is pressed before the RRes
+        go_on.click()
+        # then the progress page comes back (a new form token), without the final CRes
+        expect(token).not_to_have_value(first)
+        expect(go_on).to_be_visible()
+        assert ui.get_by_role("button", name="Retour à la boutique", exact=True).count() == 0
+        assert ds.answered_at == []
+        # and once the DS has answered, the same button gives the final page
+        end = time.monotonic() + 10
+        while not AcsTransaction.objects.filter(state=AcsTransaction.State.COMPLETED).exists():
+            assert time.monotonic() < end, "no RRes recorded"
+            time.sleep(0.05)
+        assert len(ds.answered_at) == 1
+        go_on.click()
+        back = ui.get_by_role("button", name="Retour à la boutique", exact=True)
+        expect(back).to_be_visible()
+        back.click()
+        expect(ui.locator("#done")).to_have_text("done")
+    finally:
+        context.close()

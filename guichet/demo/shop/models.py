@@ -38,6 +38,10 @@ class Order(models.Model):
     card_masked = models.CharField(max_length=19, blank=True)
     message_version = models.CharField(max_length=8, blank=True)
     three_ds_server_trans_id = models.CharField(max_length=36, blank=True, db_index=True)
+    # The 3DS Method run from the card page (its threeDSServerTransID, the AReq's too), and when the
+    # ACS's page posted back to our notification URL: the AReq's threeDSCompInd is Y, N or U from these.
+    method_trans_id = models.CharField(max_length=36, blank=True)
+    method_notified_at = models.DateTimeField(null=True, blank=True)
     acs_trans_id = models.CharField(max_length=36, blank=True)
     acs_url = models.CharField(max_length=2048, blank=True)
     creq = models.TextField(blank=True)  # base64url, posted by the iframe form

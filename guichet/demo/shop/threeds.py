@@ -67,6 +67,56 @@ def acs_areq_url() -> str:
     return f"{settings.GUICHET.public_url}/3ds/areq"
 
 
+@dataclass(frozen=True)
+class MethodStart:
+    """The hidden form the card page posts into its 3DS Method iframe."""
+
+    method_url: str  # the ACS's threeDSMethodURL
+    method_data: str  # threeDSMethodData: base64url JSON
+
+
+def threeds_method_start(*, order: Order, notification_url: str) -> MethodStart | None:
+    """The 3DS Method for an order's card page, or None when the ACS offers none (the DS's PRes would
+    name no threeDSMethodURL: GUICHET_ACS_METHOD off). The Method's threeDSServerTransID is the one
+    the AReq will carry; a reload of the page runs the same Method again.
+
+    A real 3DS Server first finds the card's range, so it runs the Method once the PAN is typed; the
+    demo has one ACS, so it runs it as soon as the card page is shown.
+    """
+    if not settings.GUICHET.acs.method:
+        return None
+    Order.objects.filter(pk=order.pk, method_trans_id="").update(method_trans_id=str(uuid.uuid4()))
+    order.refresh_from_db(fields=["method_trans_id"])
+    data = {"threeDSServerTransID": order.method_trans_id, "threeDSMethodNotificationURL": notification_url}
+    return MethodStart(
+        method_url=f"{settings.GUICHET.public_url}/3ds/method",
+        method_data=b64url_encode(json.dumps(data, separators=(",", ":")).encode()),
+    )
+
+
+def threeds_method_notified(*, order_id: uuid.UUID, method_data: str) -> bool:
+    """The ACS's page posted threeDSMethodData back: note it when it names the order's Method."""
+    try:
+        data = load_json_object(b64url_decode(method_data))
+    except ValueError:
+        return False
+    trans_id = data.get("threeDSServerTransID")
+    if not isinstance(trans_id, str) or not trans_id:
+        return False
+    Order.objects.filter(pk=order_id, method_trans_id=trans_id, method_notified_at=None).update(
+        method_notified_at=clock.now()
+    )
+    return Order.objects.filter(pk=order_id, method_trans_id=trans_id).exists()
+
+
+def method_completion(order: Order) -> str:
+    """threeDSCompInd: Y when the ACS's page answered, N when the Method ran without an answer
+    (yet: a requestor waits 10 s at most), U when there was no Method."""
+    if not order.method_trans_id:
+        return "U"
+    return "Y" if order.method_notified_at is not None else "N"
+
+
 def session_data_for(order_id: uuid.UUID) -> str:
     """threeDSSessionData: the order id and a MAC, base64url; the ACS must hand it back unchanged."""
     mac = crypto.keyed_hash("demoshop:3ds-session", str(order_id))
@@ -88,6 +138,7 @@ def threeds_build_areq(
     server_trans_id: str,
     ds_trans_id: str,
     purchase_date: dt.datetime,
+    comp_ind: str = "U",
 ) -> dict[str, Any]:
     """The AReq as the DS forwards it to the ACS: browser channel, payment, version 2.2.0."""
     numeric, exponent = CURRENCIES[currency]
@@ -104,7 +155,7 @@ def threeds_build_areq(
         "threeDSRequestorURL": requestor_url,
         "threeDSRequestorAuthenticationInd": "01",
         "threeDSRequestorChallengeInd": "01",
-        "threeDSCompInd": "U",  # no 3DS Method in the demo
+        "threeDSCompInd": comp_ind,
         "acctNumber": pan,
         "cardExpiryDate": expiry,
         "acquirerBIN": ACQUIRER_BIN,
@@ -164,7 +215,9 @@ def threeds_authenticate(
     Runs outside any database transaction: the ACS may be this very server, writing to the same
     database while we wait for its answer.
     """
-    server_trans_id, ds_trans_id = str(uuid.uuid4()), str(uuid.uuid4())
+    # What the card page's 3DS Method left (another request wrote it): its ID is the AReq's.
+    order.refresh_from_db(fields=["method_trans_id", "method_notified_at"])
+    server_trans_id, ds_trans_id = order.method_trans_id or str(uuid.uuid4()), str(uuid.uuid4())
     # One AReq per order: a second submit of the card form (a double click) leaves the first one be.
     claimed = Order.objects.filter(pk=order.pk, status=Order.Status.NEW, three_ds_server_trans_id="").update(
         three_ds_server_trans_id=server_trans_id, updated_at=clock.now()
@@ -186,6 +239,7 @@ def threeds_authenticate(
         server_trans_id=server_trans_id,
         ds_trans_id=ds_trans_id,
         purchase_date=clock.now(),
+        comp_ind=method_completion(order),
     )
     now = clock.now()
     DsTransaction.objects.create(

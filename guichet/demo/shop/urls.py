@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("shop/order/<uuid:order_id>/", views.order_page, name="order"),
     path("shop/order/<uuid:order_id>/card/", views.card, name="card"),
     path("shop/order/<uuid:order_id>/3ds/complete", views.challenge_complete, name="challenge_complete"),
+    path("shop/order/<uuid:order_id>/3ds/method", views.method_done, name="method_done"),
     path("shop/order/<uuid:order_id>/return", views.internetplus_return, name="return"),
     path("shop/notify", views.notify, name="notify"),
     path("ds/rreq", views.ds_rreq, name="ds_rreq"),

@@ -148,8 +148,16 @@ def card(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
             ds_url=settings.GUICHET.public_url + reverse("demoshop:ds_rreq"),
         )
         return redirect("demoshop:order", order_id=order.id)
-    context = _context(order=order, form=form, cards=_demo_cards(), **_product_view(order.product))
-    return render(request, "demoshop/card.html", context, status=400 if form.is_bound else 200)
+    notify = _shop_base(request) + reverse("demoshop:method_done", kwargs={"order_id": order.id})
+    method = threeds.threeds_method_start(order=order, notification_url=notify)
+    context = _context(
+        order=order, form=form, cards=_demo_cards(), method=method, **_product_view(order.product)
+    )
+    response = render(request, "demoshop/card.html", context, status=400 if form.is_bound else 200)
+    if method is not None:  # the hidden 3DS Method iframe and its form, on the ACS's origin
+        acs = _origin(method.method_url)
+        response["Content-Security-Policy"] = _csp(form_action=(acs,), frame_src=(acs,))
+    return response
 
 
 def order_page(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
@@ -193,6 +201,19 @@ def order_page(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
 
 def _pretty(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) if data is not None else ""
+
+
+@csrf_exempt  # posted by the ACS's 3DS Method page from another origin; it carries no secret
+@xframe_options_sameorigin  # shown inside the hidden 3DS Method iframe of our own card page
+@require_POST
+def method_done(request: HttpRequest, order_id: uuid.UUID) -> HttpResponse:
+    """The threeDSMethodNotificationURL: the ACS's page posts threeDSMethodData back here."""
+    known = threeds.threeds_method_notified(
+        order_id=order_id, method_data=request.POST.get("threeDSMethodData", "")[:1024]
+    )
+    response = render(request, "demoshop/method_done.html", _context(), status=200 if known else 400)
+    response["Content-Security-Policy"] = _csp().replace("frame-ancestors 'none'", "frame-ancestors 'self'")
+    return response
 
 
 @csrf_exempt  # posted by the ACS's page from another origin; proven by threeDSSessionData instead

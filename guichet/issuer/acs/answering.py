@@ -21,8 +21,9 @@ from guichet.issuer.acs import store
 from guichet.issuer.acs.authvalue import Method, scheme_of
 from guichet.issuer.acs.messages import AReq, ARes, Erro, areq_erro, parse_areq
 from guichet.issuer.acs.messages.nested import calendar_datetime
+from guichet.issuer.acs.method import OBSERVATION_TTL
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
-from guichet.issuer.acs.rules import Decision, RuleContext, decide, rules_load
+from guichet.issuer.acs.rules import BROWSER, Decision, RuleContext, decide, rules_load
 from guichet.issuer.acs.services import (
     AUTHENTICATION_TYPE_DYNAMIC,
     AV_STATUSES,
@@ -33,7 +34,7 @@ from guichet.issuer.acs.services import (
     masked,
     outcome_for,
 )
-from guichet.issuer.acs.store import Built, row
+from guichet.issuer.acs.store import Built, DeviceSeen, row
 from guichet.issuer.cards.models import Card
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,11 @@ def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
         store.card_lookup(pan) if in_card_ranges(pan, settings.GUICHET.acs.card_ranges) else (None, None)
     )
     card, blocked_until = looked_up
-    context = areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now)
+    key = device_key(areq)
+    device = None
+    if key is not None and card is not None:
+        device = store.device_lookup(key=key, card_id=card.pk, since=now - OBSERVATION_TTL)
+    context = areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now, device=device)
     chosen = decide(context=context, issuer_rules=rules_load(settings.GUICHET.acs.rules))
     built = areq_build(areq=areq, acs_trans_id=acs_trans_id, ip=ip, context=context, chosen=chosen)
     store.areq_store(built)
@@ -105,10 +110,25 @@ def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
     return built.wire
 
 
+def device_key(areq: AReq) -> uuid.UUID | None:
+    """The 3DS Method run whose observation this AReq may be joined to: only a browser AReq that says
+    the Method completed (threeDSCompInd Y) has one, named by threeDSMethodId in 2.3.1 when the run
+    was an earlier one, else by its own threeDSServerTransID. N and U (or the Method off): None."""
+    if areq.deviceChannel != BROWSER or areq.threeDSCompInd != "Y" or not settings.GUICHET.acs.method:
+        return None
+    return uuid.UUID(areq.threeDSMethodId or areq.threeDSServerTransID)
+
+
 def areq_context(
-    *, areq: AReq, card: Card | None, blocked_until: dt.datetime | None, now: dt.datetime
+    *,
+    areq: AReq,
+    card: Card | None,
+    blocked_until: dt.datetime | None,
+    now: dt.datetime,
+    device: DeviceSeen | None = None,
 ) -> RuleContext:
-    """What the decision rules see: the AReq, the card found (None when unknown) and its ePin block."""
+    """What the decision rules see: the AReq, the card found (None when unknown), its ePin block, and
+    the 3DS Method's device (None: none joined)."""
     config = settings.GUICHET
     return RuleContext(
         areq=areq,
@@ -119,6 +139,8 @@ def areq_context(
         scheme=scheme_of(areq.acctNumber),
         public_url=config.public_url,
         no_epin_policy=config.acs.no_epin_policy,
+        device_hash=device.hash if device is not None else "",
+        device_recognised=device is not None and device.recognised,
     )
 
 
@@ -189,6 +211,7 @@ def areq_build(
         authentication_type=ares.authenticationType or "",
         eci=outcome.eci,
         authentication_value=outcome.authentication_value,
+        device_hash=context.device_hash,
         created_at=now,
         ares_sent_at=now,
         updated_at=now,

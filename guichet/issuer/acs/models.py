@@ -39,7 +39,11 @@ class AcsTransaction(models.Model):
     browser_language = models.CharField(max_length=8, blank=True)
     challenge_ind = models.CharField(max_length=2, blank=True)  # threeDSRequestorChallengeInd
 
-    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # No index of its own: the (card, device_hash) one below serves the card's look-ups too, and
+    # every AReq's insert pays for each index.
+    card = models.ForeignKey(
+        Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
+    )
     cardholder = models.ForeignKey(
         Cardholder, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -62,6 +66,9 @@ class AcsTransaction(models.Model):
     interaction_counter = models.PositiveSmallIntegerField(default=0)
     eci = models.CharField(max_length=2, blank=True)
     authentication_value = models.CharField(max_length=28, blank=True)
+    # The 3DS Method's device hash joined to this AReq (threeDSCompInd Y), "" without one: a later
+    # AReq of the same card from this device is "recognised" once one of these ended Y by challenge.
+    device_hash = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField()
     ares_sent_at = models.DateTimeField()
@@ -71,7 +78,10 @@ class AcsTransaction(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["state", "ares_sent_at"], name="acs_tx_state_ares")]
+        indexes = [
+            models.Index(fields=["state", "ares_sent_at"], name="acs_tx_state_ares"),
+            models.Index(fields=["card", "device_hash"], name="acs_tx_card_device"),
+        ]
         verbose_name = "3-D Secure transaction"
 
     def __str__(self) -> str:
@@ -105,3 +115,30 @@ class AcsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.get_direction_display()}"
+
+
+class DeviceObservation(models.Model):
+    """What the 3DS Method page learnt of a browser, keyed by the Method's threeDSServerTransID.
+
+    Created when the page is served (with its single-use token), completed when the page's script
+    posts what the browser tells. The AReq with threeDSCompInd Y names the same ID (2.3.1: its
+    threeDSMethodId). No IP address and no raw cookie value: only a keyed hash of the device.
+    """
+
+    method_trans_id = models.UUIDField(unique=True)
+    token_hash = models.CharField(max_length=64, blank=True)  # keyed hash of the page's token; "" once used
+    # Keyed hash of the device cookie's id and the browser's stable traits; "" when no cookie came
+    # back (a browser that blocks cookies in a third-party iframe): traits alone are shared by too
+    # many devices to recognise one.
+    device_hash = models.CharField(max_length=64, blank=True)
+    traits = models.JSONField(default=dict)  # screen, colour depth, time zone, languages, as told
+    new_device = models.BooleanField(default=False)  # the cookie was set by this run
+    created_at = models.DateTimeField()
+    collected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at"], name="acs_device_obs_created")]
+        verbose_name = "3DS Method device observation"
+
+    def __str__(self) -> str:
+        return str(self.method_trans_id)

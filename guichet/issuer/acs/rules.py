@@ -67,6 +67,11 @@ class RuleContext:
     scheme: str
     public_url: str
     no_epin_policy: str  # "refuse" or "sms_only"
+    # The 3DS Method's device joined to this AReq (threeDSCompInd Y): its keyed hash ("" when there
+    # is none) and whether that device was on an earlier authentication of this card that ended Y
+    # after a challenge (method.py, store.device_lookup).
+    device_hash: str = ""
+    device_recognised: bool = False
 
     @property
     def amount(self) -> int | None:
@@ -291,6 +296,29 @@ class LowValueExemption:
         return Decision("Y")
 
 
+class RecognisedDevice:
+    """`recognised_device(CEILING, CURRENCY)`: a payment under CEILING (minor units) from a device the
+    3DS Method recognises, one on which this card's cardholder already passed a challenge, is
+    authenticated without challenge (Y). A requestor mandating a challenge (indicator 04) still gets
+    one; no device (threeDSCompInd N or U, nothing collected) passes to the next rule."""
+
+    name = "recognised_device"
+
+    def __init__(self, ceiling: str, currency: str) -> None:
+        self.ceiling = _amount_arg(self.name, ceiling)
+        self.currency = _currency_arg(self.name, currency)
+
+    def decide(self, context: RuleContext) -> Decision | None:
+        areq, amount = context.areq, context.amount
+        if not context.device_recognised or "04" in areq.challenge_indicators:
+            return None
+        if areq.messageCategory != "01" or areq.purchaseCurrency != self.currency:
+            return None
+        if amount is not None and amount < self.ceiling:
+            return Decision("Y")
+        return None
+
+
 class ChallengeIndicator:
     """`challenge_indicator`: honour the requestor's threeDSRequestorChallengeInd (docs/emv-3ds.md §1.4).
 
@@ -317,6 +345,7 @@ BUILTIN: dict[str, Callable[..., Rule]] = {
     FrictionlessBelow.name: FrictionlessBelow,
     LowValueExemption.name: LowValueExemption,
     ChallengeIndicator.name: ChallengeIndicator,
+    RecognisedDevice.name: RecognisedDevice,
 }
 
 

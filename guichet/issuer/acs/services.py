@@ -27,6 +27,7 @@ from guichet.core.masking import mask_pan
 from guichet.issuer.acs.authvalue import AvInputs, Decoded, Method, algorithm_for, scheme_of
 from guichet.issuer.acs.cardholder_info import language_of
 from guichet.issuer.acs.messages.fields import LATEST_VERSION
+from guichet.issuer.acs.method import method_for_range, method_url
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.cards.models import Card, Cardholder
 from guichet.issuer.cards.services import card_pan
@@ -242,6 +243,8 @@ def acs_card_ranges() -> list[dict[str, Any]]:
     From GUICHET_ACS_CARD_RANGES when set (a prefix shorter than 16 digits is widened to 16-digit
     PANs); otherwise one range per BIN (first 6 digits and PAN length) of the imported cards. Either
     way the ACS answers only for imported cards: any other PAN of a range gets U / 08 (no card record).
+    A range with the 3DS Method (GUICHET_ACS_METHOD) names its threeDSMethodURL; one without leaves
+    the element out, as the PRes does (the requestor then sends threeDSCompInd U).
     """
     configured = settings.GUICHET.acs.card_ranges
     if configured:
@@ -251,14 +254,16 @@ def acs_card_ranges() -> list[dict[str, Any]]:
         bins = Card.objects.order_by("first6", "pan_length").values_list("first6", "pan_length").distinct()
         pairs = [(first6.ljust(length, "0"), first6.ljust(length, "9")) for first6, length in bins]
         source = "imported cards"
-    return [
-        {
+    ranges: list[dict[str, Any]] = []
+    for start, end in pairs:
+        entry: dict[str, Any] = {
             "startRange": start,
             "endRange": end,
             "acsStartProtocolVersion": "2.1.0",
             "acsEndProtocolVersion": LATEST_VERSION,
             "acsInfoInd": ["01"],
-            "source": source,
         }
-        for start, end in pairs
-    ]
+        if method_for_range(start=start, end=end):
+            entry["threeDSMethodURL"] = method_url()
+        ranges.append(entry | {"source": source})
+    return ranges

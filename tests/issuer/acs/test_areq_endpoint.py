@@ -292,9 +292,9 @@ def _writes() -> int:
 
 def test_the_answering_path_runs_one_read_and_few_writes(client, django_assert_num_queries):
     enrolled_holder(VISA_PAN)
-    # card + cardholder + ePin block in one SELECT, then the writes
+    # card + cardholder + ePin block in one SELECT, then the writes (no 3DS Method: no device read)
     with django_assert_num_queries(1 + _writes()):
-        post_areq(client, areq_220(acctNumber=VISA_PAN))
+        post_areq(client, areq_220(acctNumber=VISA_PAN, threeDSCompInd="U"))
     tx = AcsTransaction.objects.get()
     assert sorted(tx.messages.values_list("kind", "direction")) == [("AReq", "in"), ("ARes", "out")]
     assert AuditEvent.objects.filter(event="acs:areq:answered", subject=str(tx.acs_trans_id)).count() == 1

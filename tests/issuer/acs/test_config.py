@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from django.apps import apps
@@ -74,3 +75,29 @@ def test_a_rule_that_cannot_be_loaded_stops_the_start(settings):
     )
     with pytest.raises(ImproperlyConfigured, match="GUICHET_ACS_RULES: unknown rule 'nope'"):
         apps.get_app_config("acs").ready()
+
+
+# --- GUICHET_ACS_METHOD: the 3DS Method on every range, none, or some ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, (True, ())),
+        ("on", (True, ())),
+        ("OFF", (False, ())),
+        ("4970, 5137000000-5137009999", (True, (("4970", "4970"), ("5137000000", "5137009999")))),
+    ],
+)
+def test_the_method_setting(raw, expected):
+    config = acs(**({} if raw is None else {"GUICHET_ACS_METHOD": raw}))
+    assert (config.method, config.method_ranges) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [("yes", "GUICHET_ACS_METHOD: 'yes' is not digits"), (",", "GUICHET_ACS_METHOD must be 'on', 'off'")],
+)
+def test_a_bad_method_setting_stops_the_start(raw, message):
+    with pytest.raises(env.ConfigError, match=re.escape(message)):
+        acs(GUICHET_ACS_METHOD=raw)

@@ -19,6 +19,7 @@ from guichet.delivery.services import outbox_enqueue_sms
 from guichet.issuer.acs.cardholder_info import language_of
 from guichet.issuer.acs.challenge.models import Challenge
 from guichet.issuer.acs.challenge.outcome import CREQ_TIMED_OUT, SMS_CAP_OUTCOME, SMS_HOLD_OUTCOME, finish
+from guichet.issuer.acs.challenge.release import final_or_wait
 from guichet.issuer.acs.challenge.screen import (
     SMS_CAPPED,
     SMS_HELD,
@@ -27,7 +28,6 @@ from guichet.issuer.acs.challenge.screen import (
     Screen,
     erro_post,
     erro_shown,
-    final_screen,
     holder_of,
     log_message,
     step_screen,
@@ -154,7 +154,7 @@ def _open_challenge(tx: AcsTransaction, creq: CReq, session_data: str | None, *,
                 end=SMS_CAP_OUTCOME if error == SMS_CAPPED else SMS_HOLD_OUTCOME,
                 ip=ip,
             )
-            return final_screen(challenge=challenge, tx=tx)
+            return final_or_wait(challenge=challenge, tx=tx)
     return step_screen(challenge=challenge, tx=tx, error=error)
 
 
@@ -173,7 +173,7 @@ def _known_creq(tx: AcsTransaction, creq: CReq, session_data: str | None, *, ip:
         timer = timer_over(challenge, now)
         if timer:
             time_out(tx=tx, challenge=challenge, timer=timer, ip=ip)
-            return final_screen(challenge=challenge, tx=tx)
+            return final_or_wait(challenge=challenge, tx=tx)
         return step_screen(challenge=challenge, tx=tx, error=challenge.error)
     if challenge is None and tx.challenge_cancel == CREQ_TIMED_OUT.cancel:
         erro = creq_erro(code="402", detail=LATE_CREQ, data=creq.model_dump())

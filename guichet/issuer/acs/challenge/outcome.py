@@ -12,9 +12,9 @@ Outcomes (docs/emv-3ds.md §3.6, §6):
 | a page left more than GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT (5 minutes) | N / 14 / 04 | likewise |
 
 The RReq is queued in the outbox in the same database transaction as the outcome, and delivered by
-the outbox (retried with back-off until a valid RRes comes back). The final CRes does not wait for
-the RRes: the "Authentification en cours" page pauses about a second in the browser (no server
-thread is held), which usually lets the RReq go first, then posts the CRes whatever the DS did.
+the outbox (retried with back-off until a valid RRes comes back). The final CRes comes after the RRes,
+or after GUICHET_ACS_RRES_WAIT if the DS is slow or down (release.py): the browser waits on a progress
+page that polls a status URL, so no server thread is held; the outbox goes on retrying the RReq.
 """
 
 from __future__ import annotations

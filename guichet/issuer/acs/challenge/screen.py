@@ -9,6 +9,7 @@ which a cross-site iframe would not send.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import secrets
@@ -47,7 +48,9 @@ BLOCKED = "blocked"
 class Screen:
     """What the view shows. `kind`:
     * "step": the ePin or SMS page (a fresh `token` for its form);
-    * "progress": "Authentification en cours", which posts on to the final page;
+    * "progress": the end of the challenge waiting for the DS's RRes (release.py): "Authentification
+      en cours", or why the payment is cancelled; its script asks the status URL, then posts on to the
+      final page (within `wait_ms`, the time left of GUICHET_ACS_RRES_WAIT);
     * "post": the final CRes (or an Erro) auto-posted to `post_url` with `post_fields`;
     * "erro": an Erro shown in the page (the transaction or its notificationURL is not known);
     * "refused": a form whose token is not the current one (nothing changed).
@@ -64,6 +67,7 @@ class Screen:
     post_fields: dict[str, str] = field(default_factory=dict)
     outcome: str = ""  # Y or N on the final page
     erro: Erro | None = None
+    wait_ms: int = 0
 
 
 # --- small helpers -----------------------------------------------------------------------------
@@ -142,13 +146,28 @@ def step_screen(*, challenge: Challenge, tx: AcsTransaction, error: str = "") ->
             "token_hash", "error", "updated_at", "served_at", "step", "attempts_used", "epin_encrypted",
         ]
     )  # fmt: skip
-    kind = "progress" if challenge.step == Challenge.Step.DONE else "step"
     return Screen(
-        kind=kind, language=challenge.language, challenge=challenge, tx=tx, token=token, error=error
+        kind="step", language=challenge.language, challenge=challenge, tx=tx, token=token, error=error
     )
 
 
-def final_screen(*, challenge: Challenge, tx: AcsTransaction) -> Screen:
+def wait_screen(*, challenge: Challenge, tx: AcsTransaction, wait: dt.timedelta) -> Screen:
+    """The progress page of a finished challenge, before its final CRes may go (release.py)."""
+    token = _new_token(challenge)
+    challenge.save(update_fields=["token_hash"])
+    return Screen(
+        kind="progress",
+        language=challenge.language,
+        challenge=challenge,
+        tx=tx,
+        token=token,
+        error=challenge.error,
+        outcome="Y" if tx.trans_status == "Y" else "N",
+        wait_ms=int(wait.total_seconds() * 1000),
+    )
+
+
+def final_screen(*, challenge: Challenge, tx: AcsTransaction, rres_received: bool) -> Screen:
     token = _new_token(challenge)  # a replay of the previous page's form is refused
     challenge.save(update_fields=["token_hash"])
     cres = CRes(
@@ -162,7 +181,12 @@ def final_screen(*, challenge: Challenge, tx: AcsTransaction) -> Screen:
     fields = {"cres": b64url_encode(json.dumps(body, separators=(",", ":")).encode())}
     if challenge.session_data is not None:
         fields["threeDSSessionData"] = challenge.session_data
-    audit_record(event=Event.ACS_CRES_POSTED, subject=str(tx.acs_trans_id), trans_status=cres.transStatus)
+    audit_record(
+        event=Event.ACS_CRES_POSTED,
+        subject=str(tx.acs_trans_id),
+        trans_status=cres.transStatus,
+        rres_received=rres_received,  # False: released by GUICHET_ACS_RRES_WAIT, the RReq still retried
+    )
     return Screen(
         kind="post",
         language=challenge.language,

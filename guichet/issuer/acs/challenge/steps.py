@@ -34,6 +34,7 @@ from guichet.issuer.acs.challenge.outcome import (
     ChallengeEnd,
     finish,
 )
+from guichet.issuer.acs.challenge.release import final_or_wait
 from guichet.issuer.acs.challenge.screen import (
     EPIN_FORMAT,
     OTP_FORMAT,
@@ -44,7 +45,6 @@ from guichet.issuer.acs.challenge.screen import (
     UUID,
     WRONG,
     Screen,
-    final_screen,
     holder_of,
     step_screen,
     token_hash,
@@ -58,7 +58,8 @@ OTP = re.compile(r"[0-9]{8}")
 
 
 def challenge_step(*, acs_trans_id: str, token: str, action: str, epin: str, otp: str, ip: str) -> Screen:
-    """A form of the challenge pages: validate (ePin, SMS code), cancel, or go on to the final page."""
+    """A form of the challenge pages: validate (ePin, SMS code), cancel, or go on to the final page
+    ("finish": given only after the RRes or the end of the wait, release.py)."""
     if not UUID.fullmatch(acs_trans_id) or not token or len(token) > 128:
         return Screen(kind="refused", status=403)
     with transaction.atomic():
@@ -85,11 +86,13 @@ def challenge_step(*, acs_trans_id: str, token: str, action: str, epin: str, otp
                 challenge.step = Challenge.Step.DONE
                 challenge.error = TIMEOUT
                 challenge.save(update_fields=["step", "error"])
-            return final_screen(challenge=challenge, tx=tx)
+            # The progress page's form ("finish"), or any later one: the final CRes only once the
+            # RRes is in or GUICHET_ACS_RRES_WAIT is over, else the progress page again.
+            return final_or_wait(challenge=challenge, tx=tx)
         if action == "cancel":
             audit_record(event=Event.ACS_CHALLENGE_CANCELLED, subject=acs_trans_id, ip=ip)
             finish(tx=tx, challenge=challenge, end=CARDHOLDER_CANCEL, ip=ip)
-            return final_screen(challenge=challenge, tx=tx)
+            return final_or_wait(challenge=challenge, tx=tx)
         if challenge.step == Challenge.Step.EPIN:
             return _epin_step(tx, challenge, epin, ip=ip)
         return _sms_step(tx, challenge, otp, ip=ip)
@@ -102,14 +105,14 @@ def _epin_step(tx: AcsTransaction, challenge: Challenge, epin: str, *, ip: str) 
     holder = holder_of(tx)
     if holder is not None and throttle_blocked_until(key=holder.throttle_key):
         finish(tx=tx, challenge=challenge, end=BLOCKED_OUTCOME, ip=ip)
-        return final_screen(challenge=challenge, tx=tx)
+        return final_or_wait(challenge=challenge, tx=tx)
     challenge.epin_encrypted = crypto.encrypt(f"acs-epin:{tx.acs_trans_id}", epin)
     challenge.step = Challenge.Step.SMS
     audit_record(event=Event.ACS_CHALLENGE_EPIN_ENTERED, subject=str(tx.acs_trans_id), ip=ip)
     error = SMS_NOT_SENT if holder is None else send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
     if error in (SMS_CAPPED, SMS_HELD):
         finish(tx=tx, challenge=challenge, end=_sms_refused(error), ip=ip)
-        return final_screen(challenge=challenge, tx=tx)
+        return final_or_wait(challenge=challenge, tx=tx)
     return step_screen(challenge=challenge, tx=tx, error=error)
 
 
@@ -124,7 +127,7 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
     holder = holder_of(tx)
     if holder is None:
         finish(tx=tx, challenge=challenge, end=OUT_OF_ATTEMPTS, ip=ip)
-        return final_screen(challenge=challenge, tx=tx)
+        return final_or_wait(challenge=challenge, tx=tx)
     attempt = challenge.attempts_used + 1
     typed_epin = (
         crypto.decrypt(f"acs-epin:{tx.acs_trans_id}", challenge.epin_encrypted)
@@ -153,20 +156,20 @@ def _sms_step(tx: AcsTransaction, challenge: Challenge, otp: str, *, ip: str) ->
             )
     except Blocked:
         finish(tx=tx, challenge=challenge, end=BLOCKED_OUTCOME, ip=ip)
-        return final_screen(challenge=challenge, tx=tx)
+        return final_or_wait(challenge=challenge, tx=tx)
     challenge.epin_encrypted = None
     if ok:
         finish(tx=tx, challenge=challenge, end=SUCCESS, ip=ip)
-        return step_screen(challenge=challenge, tx=tx)  # "Authentification en cours"
+        return final_or_wait(challenge=challenge, tx=tx)  # "Authentification en cours"
     challenge.attempts_used += 1
     if challenge.attempts_used >= challenge.max_attempts:
         finish(tx=tx, challenge=challenge, end=OUT_OF_ATTEMPTS, ip=ip)
-        return final_screen(challenge=challenge, tx=tx)
+        return final_or_wait(challenge=challenge, tx=tx)
     if tx.sms_only:
         error = send_code(tx=tx, challenge=challenge, holder=holder, ip=ip)
         if error in (SMS_CAPPED, SMS_HELD):
             finish(tx=tx, challenge=challenge, end=_sms_refused(error), ip=ip)
-            return final_screen(challenge=challenge, tx=tx)
+            return final_or_wait(challenge=challenge, tx=tx)
     else:
         challenge.step = Challenge.Step.EPIN
     return step_screen(challenge=challenge, tx=tx, error=WRONG)

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from guichet.core.http import client_ip
 from guichet.core.middleware import with_issuer_logo
 from guichet.issuer.acs.challenge import display
 from guichet.issuer.acs.challenge.creq import challenge_creq
 from guichet.issuer.acs.challenge.models import Challenge
+from guichet.issuer.acs.challenge.release import challenge_ready
 from guichet.issuer.acs.challenge.screen import Screen
 from guichet.issuer.acs.challenge.steps import challenge_step
 
@@ -132,3 +134,16 @@ def step(request: HttpRequest) -> HttpResponse:
         ip=client_ip(request),
     )
     return _render(request, screen)
+
+
+@require_GET
+def status(request: HttpRequest, acs_trans_id: uuid.UUID) -> JsonResponse:
+    """`{"ready": bool}`: whether the progress page may post on to the final CRes (release.py).
+
+    Asked by the page's own script (same origin), every few hundred milliseconds while it waits: it
+    answers at once, from one lookup, and tells nothing beyond that one bit.
+    """
+    ready = challenge_ready(acs_trans_id=str(acs_trans_id))
+    response = JsonResponse({"ready": bool(ready)}, status=404 if ready is None else 200)
+    response.headers["Cache-Control"] = "no-store"
+    return response

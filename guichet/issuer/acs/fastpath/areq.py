@@ -22,6 +22,7 @@ from guichet.issuer.acs import answering, store
 from guichet.issuer.acs.fastpath.batcher import Batcher
 from guichet.issuer.acs.fastpath.stores import AreqStore, Offload, Row
 from guichet.issuer.acs.messages import AReq, Erro
+from guichet.issuer.acs.method import OBSERVATION_TTL
 from guichet.issuer.acs.rules import BUILTIN, THREE_RI, decide, rules_load
 from guichet.issuer.cards.services import pan_index
 
@@ -67,7 +68,13 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
     pan = areq.acctNumber
     row = await db.lookup(pan_index(pan)) if answering.in_card_ranges(pan, config.acs.card_ranges) else None
     card, blocked_until = store.card_from_row(row, db.django)
-    context = answering.areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now)
+    key = answering.device_key(areq)
+    device = None
+    if key is not None and card is not None:  # the 3DS Method's device: one indexed look-up
+        device = await db.backend.device(key=key, card_id=card.pk, since=now - OBSERVATION_TTL)
+    context = answering.areq_context(
+        areq=areq, card=card, blocked_until=blocked_until, now=now, device=device
+    )
     rules = rules_load(config.acs.rules)
     # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
     # may query the database through the ORM, and so does a 3RI's prior authentication: in a thread.

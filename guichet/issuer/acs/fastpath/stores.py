@@ -9,6 +9,9 @@ database Django is configured with; nothing else asks which one it is.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -32,6 +35,10 @@ class AreqStore(Protocol):
         """Store each AReq's rows; per AReq None when stored, else its error."""
         ...
 
+    async def device(self, *, key: uuid.UUID, card_id: int, since: dt.datetime) -> store.DeviceSeen | None:
+        """The 3DS Method's device of an AReq (`store.device_lookup`); None when none was observed."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -48,6 +55,12 @@ class ThreadStore:
     async def stores(self, built: list[store.Built]) -> Sequence[BaseException | None]:
         results: list[BaseException | None] = await self.offload(store.areq_store_many, built)
         return results
+
+    async def device(self, *, key: uuid.UUID, card_id: int, since: dt.datetime) -> store.DeviceSeen | None:
+        seen: store.DeviceSeen | None = await self.offload(
+            functools.partial(store.device_lookup, key=key, card_id=card_id, since=since)
+        )
+        return seen
 
     async def close(self) -> None:
         return None  # the threads' connections are Django's: the server closes them
@@ -93,6 +106,21 @@ class PgStore:
                         raise
                     outcomes.append(exc)
             return outcomes
+
+    async def device(self, *, key: uuid.UUID, card_id: int, since: dt.datetime) -> store.DeviceSeen | None:
+        # Not grouped with other AReqs' (only those with threeDSCompInd Y and a known card ask), and
+        # retried once on a fresh connection like the card look-up: a read can be repeated.
+        sql = store.device_lookup_sql(self.django)
+        params = store.device_lookup_params(key=key, card_id=card_id, since=since, db=self.django)
+        for attempt in (1, 2):
+            try:
+                async with self.pool.connection() as connection:
+                    cursor = await connection.execute(sql, params, prepare=True)
+                    return store.device_from_row(await cursor.fetchone())
+            except psycopg.OperationalError:
+                if attempt == 2:
+                    raise
+        return None
 
     @staticmethod
     async def _store(

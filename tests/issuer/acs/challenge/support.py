@@ -6,6 +6,7 @@ import base64
 import dataclasses
 import json
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from html import unescape
@@ -132,6 +133,42 @@ def step(client: Client, html: str, **fields: str) -> Any:
     return client.post("/3ds/challenge/step", data=data)
 
 
+def deliver_all() -> None:
+    from guichet.delivery.worker import deliver_due
+
+    while deliver_due():
+        pass
+
+
+def progress_form(html: str) -> bool:
+    """Whether `html` is the progress page of a finished challenge (waiting for the RRes, no CRes)."""
+    return 'name="action" value="finish"' in html and hidden(html, "cres") is None
+
+
+def after_rres(client: Client, html: str) -> str:
+    """The final page: the outbox delivers the RReq to the test's DS (which answers its RRes), then
+    the progress page `html` posts on, as its script does once the status URL says ready."""
+    assert progress_form(html), html[:3000]
+    deliver_all()
+    page = step(client, html, action="finish")
+    assert page.status_code == 200
+    assert hidden(page.content.decode(), "cres"), "no CRes after the RRes"
+    return str(page.content.decode())
+
+
+def after_wait(client: Client, html: str, clock: Any) -> str:
+    """The final page of a DS that never answers: GUICHET_ACS_RRES_WAIT let pass, then the progress
+    page `html` posted on."""
+    from django.conf import settings
+
+    assert progress_form(html), html[:3000]
+    clock.advance(seconds=settings.GUICHET.acs.rres_wait_s)
+    page = step(client, html, action="finish")
+    assert page.status_code == 200
+    assert hidden(page.content.decode(), "cres"), "no CRes after the wait"
+    return str(page.content.decode())
+
+
 def ds_list(settings: Any, url: str) -> None:
     """Add a DS URL to GUICHET_ACS_DS_URLS for the test (pytest-django's `settings` restores it)."""
     acs = settings.GUICHET.acs
@@ -142,13 +179,15 @@ def ds_list(settings: Any, url: str) -> None:
 
 class DirectoryServer:
     """A real HTTP server playing the DS: records each RReq, answers an RRes (or an error while `mode`
-    is "error")."""
+    is "error"), `delay` seconds after the RReq came in. `answered_at`: when each RRes went out."""
 
     def __init__(self) -> None:
         import threading
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         self.mode = "ok"
+        self.delay = 0.0
+        self.answered_at: list[float] = []  # time.time() of each RRes sent
         self.received: list[dict[str, Any]] = []
         self.client_certs: list[Any] = []  # the client certificate of each RReq received over TLS
         self.refused = 0
@@ -159,6 +198,8 @@ class DirectoryServer:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
+                if ds.delay:
+                    time.sleep(ds.delay)  # outside the lock: a slow DS still takes other RReqs
                 with ds.lock:
                     if ds.mode == "error":
                         ds.refused += 1
@@ -180,6 +221,8 @@ class DirectoryServer:
                     "dsTransID": rreq["dsTransID"],
                     "resultsStatus": "01",
                 }
+                with ds.lock:
+                    ds.answered_at.append(time.time())
                 self._answer(200, json.dumps(rres).encode())
 
             def _answer(self, status: int, body: bytes) -> None:

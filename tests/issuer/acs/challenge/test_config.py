@@ -1,5 +1,5 @@
-"""GUICHET_ACS_CHALLENGE_ATTEMPTS (attempts per challenge), GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT and
-GUICHET_ACS_SMS_PER_HOUR."""
+"""GUICHET_ACS_CHALLENGE_ATTEMPTS (attempts per challenge), GUICHET_ACS_CHALLENGE_IDLE_TIMEOUT,
+GUICHET_ACS_SMS_PER_HOUR and GUICHET_ACS_RRES_WAIT."""
 
 from __future__ import annotations
 
@@ -49,3 +49,26 @@ def test_sms_per_hour_from_the_environment() -> None:
 def test_bad_sms_per_hour_are_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="GUICHET_ACS_SMS_PER_HOUR"):
         load({"GUICHET_MODE": "test", "GUICHET_ACS_SMS_PER_HOUR": value})
+
+
+def test_rres_wait_default_is_ten_seconds() -> None:
+    assert load({"GUICHET_MODE": "test"}).acs.rres_wait_s == 10
+
+
+@pytest.mark.parametrize("value", ["1", "60"])
+def test_rres_wait_from_the_environment(value: str) -> None:
+    assert load({"GUICHET_MODE": "test", "GUICHET_ACS_RRES_WAIT": value}).acs.rres_wait_s == int(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0", "GUICHET_ACS_RRES_WAIT must be positive, got 0"),
+        ("61", "GUICHET_ACS_RRES_WAIT must be from 1 to 60 seconds, got 61"),
+        ("abc", "GUICHET_ACS_RRES_WAIT must be a whole number, got 'abc'"),
+    ],
+)
+def test_bad_rres_waits_are_refused(value: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load({"GUICHET_MODE": "test", "GUICHET_ACS_RRES_WAIT": value})
+    assert str(refused.value) == message

@@ -6,6 +6,7 @@ The SMS code is read from what the real SMS receiver got; the RReq from what the
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 import pytest
@@ -14,14 +15,16 @@ from django.test import Client
 from guichet.audit.models import AuditEvent
 from guichet.codes.models import CredentialThrottle
 from guichet.delivery.models import OutboxMessage
-from guichet.delivery.worker import deliver_due
 from guichet.issuer.acs.challenge.models import Challenge
 from guichet.issuer.acs.challenge.timeouts import challenge_expire_due
 from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from tests.issuer.acs.challenge.support import (
     DirectoryServer,
     Started,
+    after_rres,
+    after_wait,
     b64url_json,
+    deliver_all,
     erro_shown,
     form_action,
     hidden,
@@ -34,12 +37,8 @@ from tests.support.fixtures import sms_code
 pytestmark = pytest.mark.django_db
 
 STEP_1 = '<h1 class="acs-title">Étape 1 sur 2\u00a0: Authentification par Mot de passe</h1>'
+TIMEOUT_FR = "Le temps accordé pour l'authentification est écoulé."
 STEP_2 = '<h1 class="acs-title">Étape 2 sur 2\u00a0: Authentification par SMS</h1>'
-
-
-def deliver_all() -> None:
-    while deliver_due():
-        pass
 
 
 def last_sms(sms: Any) -> str:
@@ -88,9 +87,14 @@ def test_success_sends_one_rreq_y_and_posts_cres_y(
     page = step(client, html, action="validate", otp=sms_code(text))
     html = page.content.decode()
     assert "Authentification en cours" in html
-    assert 'data-autosubmit="1000"' in html
-    page = step(client, html, action="finish")
-    html = page.content.decode()
+    # Its script asks the status URL, for at most the rest of GUICHET_ACS_RRES_WAIT (10 s by default).
+    wait = re.search(
+        rf'data-status="/3ds/challenge/{started.acs_trans_id}/status" data-wait="([0-9]+)"', html
+    )
+    assert wait is not None
+    assert 9000 < int(wait.group(1)) <= 10000
+    assert hidden(html, "cres") is None
+    html = after_rres(client, html)
     assert "<h2>Authentification Réussie!</h2>" in html  # as the original page writes it
     assert STEP_2 in html
     assert "Retour à la boutique" in html
@@ -116,9 +120,10 @@ def test_success_sends_one_rreq_y_and_posts_cres_y(
     assert rreq["dsTransID"] == started.areq["dsTransID"]
     tx = AcsTransaction.objects.get(pk=started.tx_id)
     assert tx.state == AcsTransaction.State.COMPLETED
-    kinds = list(AcsMessage.objects.filter(transaction=tx).values_list("kind", "direction"))
+    kinds = list(AcsMessage.objects.filter(transaction=tx).order_by("id").values_list("kind", "direction"))
+    # The final CRes after the RRes (EMV 3DS: "at the end of the challenge and receipt of the RRes").
     assert kinds == [
-        ("AReq", "in"), ("ARes", "out"), ("CReq", "in"), ("RReq", "out"), ("CRes", "out"), ("RRes", "in"),
+        ("AReq", "in"), ("ARes", "out"), ("CReq", "in"), ("RReq", "out"), ("RRes", "in"), ("CRes", "out"),
     ]  # fmt: skip
     events = set(AuditEvent.objects.filter(subject=started.acs_trans_id).values_list("event", flat=True))
     assert {"acs:challenge:started", "acs:challenge:epin_entered", "acs:challenge:result"} <= events
@@ -143,8 +148,7 @@ def test_wrong_epin_then_right_codes(client: Client, outbound: Any, ds: Director
     code = sms_code(last_sms(sms))
     assert len(sms.state.received) == 2
     page = step(client, html, action="validate", otp=code)
-    page = step(client, page.content.decode(), action="finish")
-    assert final_cres(page.content.decode())["transStatus"] == "Y"
+    assert final_cres(after_rres(client, page.content.decode()))["transStatus"] == "Y"
     [rreq] = rreqs(ds)
     assert rreq["interactionCounter"] == "02"
 
@@ -176,6 +180,8 @@ def test_attempts_used_up_gives_n_19(
     html = step(client, html, action="validate", otp=sms_code(last_sms(sms))).content.decode()
     assert "Votre paiement est annulé" in html
     assert "Vous avez épuisé vos essais." in html
+    html = after_rres(client, html)
+    assert "Vous avez épuisé vos essais." in html
     assert final_cres(html)["transStatus"] == "N"
     assert form_action(html) == started.areq["notificationURL"]
     [rreq] = rreqs(ds)
@@ -190,9 +196,11 @@ def test_cancel_gives_n_01_cancel_01(client: Client, outbound: Any, ds: Director
     html = post_creq(client, started.creq()).content.decode()
     html = step(client, html, action="cancel", epin="").content.decode()
     assert "Vous avez annulé votre paiement." in html
+    html = after_rres(client, html)
     # cancelled at step 1: the final page keeps step 1's heading
     assert STEP_1 in html
     assert "Étape 2 sur 2" not in html
+    assert "Vous avez annulé votre paiement." in html
     assert final_cres(html)["transStatus"] == "N"
     [rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["transStatusReason"], rreq["challengeCancel"]) == ("N", "01", "01")
@@ -275,7 +283,8 @@ def test_challenge_timeout_seen_by_the_step_itself(
         html = step(client, html, action="validate", otp="1").content.decode()
     clock.advance(seconds=3)  # 601 s after the CReq, 3 s after the last page
     html = step(client, html, action="validate", otp=code).content.decode()
-    assert final_cres(html)["transStatus"] == "N"
+    assert TIMEOUT_FR in html
+    assert final_cres(after_rres(client, html))["transStatus"] == "N"
     [rreq] = rreqs(ds)
     assert rreq["challengeCancel"] == "04"
 
@@ -300,8 +309,7 @@ def test_sms_only_card_goes_straight_to_the_sms_step(
     html = step(
         client, html, action="validate", otp=sms_code(sms.state.received[-1]["text"])
     ).content.decode()
-    html = step(client, html, action="finish").content.decode()
-    assert final_cres(html)["transStatus"] == "Y"
+    assert final_cres(after_rres(client, html))["transStatus"] == "Y"
 
 
 def test_english_from_browser_language(client: Client, outbound: Any, ds: DirectoryServer) -> None:
@@ -320,7 +328,7 @@ def test_english_from_browser_language(client: Client, outbound: Any, ds: Direct
     assert Challenge.objects.get(pk=started.tx_id).attempts_used == 0
 
 
-def test_pages_are_frameable_and_set_no_cookie(client: Client) -> None:
+def test_pages_are_frameable_and_set_no_cookie(client: Client, clock: Any) -> None:
     started = start(client)
     page = post_creq(client, started.creq())
     assert "X-Frame-Options" not in page.headers
@@ -329,7 +337,7 @@ def test_pages_are_frameable_and_set_no_cookie(client: Client) -> None:
     assert "script-src 'self'" in csp
     assert "'unsafe-inline'" not in csp
     assert page.cookies == {}
-    html = step(client, page.content.decode(), action="cancel").content.decode()
+    html = after_wait(client, step(client, page.content.decode(), action="cancel").content.decode(), clock)
     # Every other page keeps refusing to be framed.
     other = client.get("/enrollment/")
     assert other.headers["X-Frame-Options"] == "DENY"
@@ -374,10 +382,13 @@ def test_the_challenge_pages_link_the_favicon(client: Client) -> None:
     assert page.count('<link rel="icon" href="/static/guichet/favicon.svg" type="image/svg+xml">') == 1
 
 
-def test_final_page_csp_allows_the_notification_origin(client: Client) -> None:
+def test_final_page_csp_allows_the_notification_origin(client: Client, clock: Any) -> None:
     started = start(client)
     html = post_creq(client, started.creq()).content.decode()
-    page = step(client, html, action="cancel")
+    html = step(client, html, action="cancel").content.decode()
+    clock.advance(seconds=10)
+    page = step(client, html, action="finish")
+    assert hidden(page.content.decode(), "cres")
     assert "form-action 'self' https://merchant.example.test;" in page.headers["Content-Security-Policy"]
 
 
@@ -452,10 +463,10 @@ def test_bad_session_data_gets_erro_203(client: Client) -> None:
     assert erro_shown(page.content.decode())["errorDetail"] == "threeDSSessionData"
 
 
-def test_absent_session_data_is_not_invented(client: Client) -> None:
+def test_absent_session_data_is_not_invented(client: Client, clock: Any) -> None:
     started = start(client)
     html = post_creq(client, started.creq(), session_data=None).content.decode()
-    html = step(client, html, action="cancel").content.decode()
+    html = after_wait(client, step(client, html, action="cancel").content.decode(), clock)
     assert hidden(html, "threeDSSessionData") is None
     assert hidden(html, "cres")
 
@@ -470,7 +481,7 @@ def test_five_failures_across_transactions_block_the_cardholder(
         html = step(client, html, action="validate", otp=sms_code(last_sms(sms))).content.decode()
         html = step(client, html, action="validate", epin="0000").content.decode()
     html = step(client, html, action="validate", otp=sms_code(last_sms(sms))).content.decode()
-    assert final_cres(html)["transStatus"] == "N"
+    assert final_cres(after_rres(client, html))["transStatus"] == "N"
     row = CredentialThrottle.objects.get(key=first.holder.throttle_key)
     assert (row.failures, row.blocked_until) == (3, None)
     # A second payment by the same cardholder: two more failures block them.
@@ -487,7 +498,7 @@ def test_five_failures_across_transactions_block_the_cardholder(
     assert "Il vous reste 1 essai." in html
     html = step(client, html, action="validate", epin="1234").content.decode()
     assert "Trop d'essais infructueux" in html
-    assert final_cres(html)["transStatus"] == "N"
+    assert final_cres(after_rres(client, html))["transStatus"] == "N"
     assert OutboxMessage.objects.filter(channel="email", template="credential_blocked").count() == 1
     [_, rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["transStatusReason"], rreq["interactionCounter"]) == ("N", "19", "02")
@@ -519,7 +530,7 @@ def test_sms_are_capped_per_cardholder_and_hour_across_transactions(
     assert all("Step 2 of 2" in page or "Étape 2 sur 2" in page for page in pages[:10])
     for page in pages[10:]:
         assert "Too many codes have been sent by SMS to your phone within an hour." in page
-        assert final_cres(page)["transStatus"] == "N"
+        assert final_cres(after_rres(client, page))["transStatus"] == "N"
     capped = [r for r in rreqs(ds) if r.get("transStatusReason") == "04"]
     assert [(r["transStatus"], r["interactionCounter"]) for r in capped] == [("N", "00"), ("N", "00")]
     events = AuditEvent.objects.filter(event="acs:sms:capped").order_by("id")
@@ -554,7 +565,7 @@ def test_the_sms_cap_is_in_french_on_a_french_page_and_holds_for_sms_only_cards(
     html = post_creq(client, second.creq()).content.decode()
     # then it ends at once, N / 04, in French, and only the first SMS went out
     assert "Trop de codes ont été envoyés par SMS à votre téléphone en une heure." in html
-    assert final_cres(html)["transStatus"] == "N"
+    assert final_cres(after_rres(client, html))["transStatus"] == "N"
     [rreq] = rreqs(ds)
     assert (rreq["acsTransID"], rreq["transStatus"], rreq["transStatusReason"]) == (
         second.acs_trans_id,

@@ -22,6 +22,7 @@ from tests.issuer.acs.challenge.support import (
     NOTIFICATION_URL,
     DirectoryServer,
     Started,
+    after_rres,
     b64url_json,
     form_action,
     hidden,
@@ -98,7 +99,8 @@ def test_epin_page_left_too_long_ends_the_challenge_without_an_sms(
     first = post_creq(client, started.creq()).content.decode()
     clock.advance(seconds=301)
     html = step(client, first, action="validate", epin="1234").content.decode()
-    assert_final_page_n(html, started)
+    assert TIMEOUT_FR in html  # the progress page, until the RRes
+    assert_final_page_n(after_rres(client, html), started)
     assert rreqs(ds) == [timeout_rreq(started)]
     assert timer_of(started) == "inactivity"
     # The ePin posted after the end was not looked at: no SMS, nothing kept.
@@ -129,7 +131,7 @@ def test_just_under_the_limit_is_still_active(
     challenge_expire_due()
     html = step(client, html, action="validate", otp=sms_code(message["text"])).content.decode()
     assert "Authentification en cours" in html
-    html = step(client, html, action="finish").content.decode()
+    html = after_rres(client, html)
     assert b64url_json(hidden(html, "cres") or "")["transStatus"] == "Y"
     [rreq] = rreqs(ds)
     assert (rreq["transStatus"], rreq["interactionCounter"]) == ("Y", "01")
@@ -156,7 +158,8 @@ def test_sms_page_left_alone_is_ended_by_the_periodic_expiry(
     tx = AcsTransaction.objects.get(pk=started.tx_id)
     assert (tx.state, tx.trans_status, tx.challenge_cancel) == (AcsTransaction.State.COMPLETED, "N", "04")
     assert Challenge.objects.get(pk=started.tx_id).epin_encrypted is None
-    # The cardholder comes back with the right code: too late, the final CRes says N.
+    # The cardholder comes back with the right code: too late, the final CRes says N, at once (the
+    # RRes is already in).
     html = step(client, html, action="validate", otp=sms_code(message["text"])).content.decode()
     assert_final_page_n(html, started)
     assert len(rreqs(ds)) == 1
@@ -188,7 +191,7 @@ def test_reloading_the_iframe_after_the_limit_ends_the_challenge(
     post_creq(client, started.creq())
     clock.advance(seconds=301)
     html = post_creq(client, started.creq()).content.decode()
-    assert_final_page_n(html, started)
+    assert_final_page_n(after_rres(client, html), started)
     assert rreqs(ds) == [timeout_rreq(started)]
     assert timer_of(started) == "inactivity"
 
@@ -229,7 +232,7 @@ def test_the_limit_is_configurable(
     clock.advance(seconds=2)
     html = step(client, html, action="cancel").content.decode()
     # Too late even to cancel: the timeout is what ended it.
-    assert_final_page_n(html, started)
+    assert_final_page_n(after_rres(client, html), started)
     assert rreqs(ds) == [timeout_rreq(started)]
 
 
@@ -238,5 +241,8 @@ def test_english_final_page(client: Client, outbound: Any, ds: DirectoryServer, 
     html = post_creq(client, started.creq()).content.decode()
     clock.advance(seconds=301)
     html = step(client, html, action="validate", epin="1234").content.decode()
+    assert "The time allowed for authentication is over." in html
+    assert "Please wait a few seconds: you will then be taken back to the merchant's site." in html
+    html = after_rres(client, html)
     assert_final_page_n(html, started, text="The time allowed for authentication is over.")
     assert "Your payment is cancelled" in html

@@ -157,12 +157,16 @@ def test_areq_on_one_process_challenge_on_the_other(
     _wait(lambda: len(sms.state.received) == 1)
     html = step(second, html, action="validate", otp=sms_code(sms.state.received[0]["text"]))
     assert "Authentification en cours" in html
-    html = step(first, html, action="finish")
-    assert b64url_json(_hidden(html, "cres"))["transStatus"] == "Y"
-    assert _hidden(html, "threeDSSessionData") == "abc"
+    # The final CRes waits for the RRes, which either process's delivery may have got: the status
+    # asked of one, the final page of the other.
     _wait(lambda: len(ds.received) == 1)
     tx_id = uuid.UUID(ares["acsTransID"])
     _wait(lambda: AcsTransaction.objects.get(pk=tx_id).state == AcsTransaction.State.COMPLETED)
+    with urllib.request.urlopen(f"{second}/3ds/challenge/{ares['acsTransID']}/status", timeout=15) as answer:
+        assert json.loads(answer.read()) == {"ready": True}
+    html = step(first, html, action="finish")
+    assert b64url_json(_hidden(html, "cres"))["transStatus"] == "Y"
+    assert _hidden(html, "threeDSSessionData") == "abc"
     time.sleep(1.5)  # both processes run the delivery: the RReq still went once
     assert len(ds.received) == 1
     assert ds.received[0]["transStatus"] == "Y"
