@@ -38,6 +38,7 @@ class Event(StrEnum):
     CHECKOUT_PAYMENT_CHARGED = "checkout:payment:charged"
     CHECKOUT_PAYMENT_REFUSED = "checkout:payment:refused"
     CHECKOUT_PAYMENT_SIGNIN_REQUIRED = "checkout:payment:signin_required"
+    CHECKOUT_STATEMENT_EXPORTED = "checkout:statement:exported"
     # credential
     CREDENTIAL_HOLDER_BLOCKED = "credential:holder:blocked"
     # enrollment
