@@ -12,11 +12,13 @@ import pytest
 from django.db import connections, transaction
 from django.test import Client
 
+from guichet.core import clock
+from guichet.payonbill.subscribers.billfeed import bill_period_close, billing_period
 from guichet.payonbill.subscribers.billing import charge_refund, contract_lock
-from guichet.payonbill.subscribers.models import BillLine
+from guichet.payonbill.subscribers.models import BillLine, BillPeriodClose
 from guichet.payonbill.subscribers.operator_keys import operator_key_add
 from tests.payonbill.checkout.test_checkout_concurrency import in_parallel
-from tests.payonbill.subscribers.billfeed_support import charge, in_period
+from tests.payonbill.subscribers.billfeed_support import charge, in_period, previous_period
 from tests.payonbill.subscribers.factories import make_contract
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,3 +78,32 @@ def test_a_reader_paging_during_parallel_writes_sees_every_line_once_in_order():
     assert len(written) == expected
     assert written == list(range(1, expected + 1))
     assert seen == written
+
+
+def test_a_close_racing_refunds_leaves_the_closed_bill_as_it_was():
+    # given charges last month, refunded while the month is being closed
+    last = previous_period()
+    contract = make_contract(number="C000001")
+    for n in range(WRITERS * 3):
+        charge(contract, f"pay_{n}", 1000, in_period(last))
+
+    def work(n: int) -> None:
+        if n == 0:
+            bill_period_close(period=last)
+            return
+        for i in range(3):
+            charge_refund(payment_public_id=f"pay_{(n - 1) * 3 + i}", amount=100)
+
+    # when
+    in_parallel(WRITERS + 1, work)
+    # then every credit is on last month's bill if written before the close, else on the current one
+    close = BillPeriodClose.objects.get(period=last)
+    credits = list(BillLine.objects.filter(kind="credit").values_list("seq", "period"))
+    assert len(credits) == WRITERS * 3
+    assert all(
+        period == (last if seq <= close.last_seq else billing_period(clock.now())) for seq, period in credits
+    )
+    assert (
+        BillLine.objects.filter(period=last).order_by("-seq").values_list("seq", flat=True)[0]
+        <= close.last_seq
+    )
