@@ -150,7 +150,3 @@ def bill_period_close(*, period: str, actor: str = "cli") -> PeriodClosed:
             last_seq=counter.last_seq,
         )
     return PeriodClosed(close=close, created=True)
-
-
-def bill_period_is_closed(*, period: str) -> bool:
-    return BillPeriodClose.objects.filter(period=period).exists()

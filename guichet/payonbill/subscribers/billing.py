@@ -16,10 +16,11 @@ from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.core import clock
-from guichet.payonbill.subscribers.billfeed import bill_line_add, billing_period
+from guichet.payonbill.subscribers.billfeed import bill_line_add
+from guichet.payonbill.subscribers.billfeed import (
+    billing_period as billing_period,
+)  # the bill's rule, here too
 from guichet.payonbill.subscribers.models import BillCharge, BillLine, Contract, Mailbox
-
-__all__ = ["BillError", "billing_period", "charge_refund", "contract_charge"]  # billing_period: its home
 
 
 class BillError(ValueError):

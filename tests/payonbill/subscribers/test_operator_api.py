@@ -54,8 +54,9 @@ def test_key_add_prints_the_key_once_and_stores_only_its_hash(capsys, in_process
     assert printed["api_key"].startswith(stored.prefix + "_")
     assert printed["api_key"] not in (stored.key_hash, stored.prefix)
     assert AuditEvent.objects.filter(event="subscribers:operator_key:created").count() == 1
-    # and the key reads the feed
-    assert get(printed["api_key"])[0] == 200
+    # and the key reads the feed, in answers no cache keeps
+    response = Client().get(URL, headers={"Authorization": f"Bearer {printed['api_key']}"})
+    assert (response.status_code, response["Cache-Control"]) == (200, "no-store")
 
 
 def test_key_revoke_stops_the_key(capsys, in_process, key):
