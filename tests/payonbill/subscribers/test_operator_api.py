@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -13,9 +14,11 @@ from guichet.audit.models import AuditEvent
 from guichet.cli import main
 from guichet.payonbill.subscribers.models import OperatorApiKey
 from guichet.payonbill.subscribers.operator_keys import operator_key_add, operator_key_revoke
+from guichet.payonbill.subscribers.operator_openapi import ERROR_CODES
 from tests.payonbill.merchants.conftest import make_merchant
 from tests.payonbill.subscribers.billfeed_support import charge, in_period
 from tests.payonbill.subscribers.factories import make_contract
+from tests.support.paths import ROOT
 
 pytestmark = pytest.mark.django_db
 URL = "/api/operator/v1/bill-lines"
@@ -165,3 +168,29 @@ def test_the_document_describes_every_route():
 def test_a_revoked_key_made_by_the_service_is_refused(key):
     operator_key_revoke(prefix=OperatorApiKey.objects.get().prefix)
     assert get(key)[0] == 401
+
+
+def test_wrong_keys_from_one_address_are_throttled_yet_a_valid_key_is_served(settings, key):
+    # given a limit of two wrong keys per window
+    settings.GUICHET = dataclasses.replace(
+        settings.GUICHET,
+        merchants=dataclasses.replace(settings.GUICHET.merchants, api_key_failure_limit=2),
+    )
+    # when a third wrong key comes from the same address
+    statuses = [get("ok_00000000_wrong")[0] for _ in range(3)]
+    response = Client().get(URL, headers={"Authorization": "Bearer ok_00000000_wrong"})
+    # then
+    assert statuses == [401, 401, 429]
+    assert (response.status_code, response["Retry-After"]) == (429, "600")
+    assert response.json()["error"]["code"] == "too_many_failed_authentications"
+    assert get(key)[0] == 200
+    assert AuditEvent.objects.filter(event="subscribers:operator_key:rejected").count() == 2
+
+
+def test_the_document_lists_the_codes_the_view_answers():
+    # every `_error(status, "code", ...)` of the view, and what the middleware answers for /api/
+    source = (ROOT / "guichet/payonbill/subscribers/operator_views.py").read_text(encoding="utf-8")
+    raised = {(int(s), c) for s, c in re.findall(r'_error\(\s*(\d{3}),\s*"([a-z_]+)"', source)}
+    raised |= {(400, "invalid_character"), (400, "invalid_request"), (503, "database_unavailable")}
+    documented = {(status, code) for status, (_, codes) in ERROR_CODES.items() for code in codes}
+    assert raised == documented
