@@ -75,7 +75,7 @@ class BillCharge(models.Model):
     )
     payment_public_id = models.CharField(max_length=64, unique=True)
     # The merchant's id as the checkout gave it: a value, since subscribers do not know merchants.
-    merchant_id = models.PositiveIntegerField(null=True, blank=True)
+    merchant_id = models.PositiveBigIntegerField(null=True, blank=True)
     merchant_name = models.CharField(max_length=200)
     product = models.CharField(max_length=200)
     amount = models.PositiveIntegerField()
@@ -121,7 +121,7 @@ class BillLine(models.Model):
     period = models.CharField(max_length=7, help_text="calendar month of the bill, YYYY-MM")
     at = models.DateTimeField()
     payment_public_id = models.CharField(max_length=64)
-    merchant_id = models.PositiveIntegerField(null=True, blank=True)
+    merchant_id = models.PositiveBigIntegerField(null=True, blank=True)
     merchant_name = models.CharField(max_length=200)
     product = models.CharField(max_length=200)
     amount = models.BigIntegerField(help_text="minor units, VAT included; negative for a credit")

@@ -75,7 +75,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='billcharge',
             name='merchant_id',
-            field=models.PositiveIntegerField(blank=True, null=True),
+            field=models.PositiveBigIntegerField(blank=True, null=True),
         ),
         migrations.CreateModel(
             name='BillLine',
@@ -86,7 +86,7 @@ class Migration(migrations.Migration):
                 ('period', models.CharField(help_text='calendar month of the bill, YYYY-MM', max_length=7)),
                 ('at', models.DateTimeField()),
                 ('payment_public_id', models.CharField(max_length=64)),
-                ('merchant_id', models.PositiveIntegerField(blank=True, null=True)),
+                ('merchant_id', models.PositiveBigIntegerField(blank=True, null=True)),
                 ('merchant_name', models.CharField(max_length=200)),
                 ('product', models.CharField(max_length=200)),
                 ('amount', models.BigIntegerField(help_text='minor units, VAT included; negative for a credit')),
