@@ -27,6 +27,7 @@ from django_otp.oath import TOTP
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
+from guichet.backoffice.groups import AREAS, staff_group_sync
 from guichet.backoffice.models import StaffTotp
 from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import Blocked, credential_check, throttle_blocked_until
@@ -162,11 +163,14 @@ def staff_totp_issue(*, user: AbstractBaseUser) -> str:
     return _otpauth_uri(user.get_username(), seed)
 
 
-def staff_create(*, username: str, email: str = "", password: str = "") -> StaffCreated:
-    """A staff user with every permission (the first operator) and an authenticator.
+def staff_create(*, username: str, email: str = "", password: str = "", area: str = "") -> StaffCreated:
+    """A staff user with an authenticator: with every permission (the first operator), or, with
+    `area` ("issuer" or "operator"), only that product's (its group, backoffice/groups.py).
 
     Raises ValueError when the user name is taken or empty. Without `password`, one is generated.
     """
+    if area and area not in AREAS:
+        raise ValueError(f"the area must be one of {', '.join(AREAS)}")
     username = username.strip()
     if not username or len(username) > 150:
         raise ValueError("the user name must have 1 to 150 characters")
@@ -176,8 +180,12 @@ def staff_create(*, username: str, email: str = "", password: str = "") -> Staff
     password = password or secrets.token_urlsafe(18)
     with transaction.atomic():
         user = model.objects.create_user(
-            username=username, email=email, password=password, is_staff=True, is_superuser=True
+            username=username, email=email, password=password, is_staff=True, is_superuser=not area
         )
-        audit_record(event=Event.BACKOFFICE_STAFF_CREATED, subject=_throttle_key(username))
+        if area:
+            user.groups.add(staff_group_sync(area=area))
+        audit_record(
+            event=Event.BACKOFFICE_STAFF_CREATED, subject=_throttle_key(username), area=area or "all"
+        )
         uri = staff_totp_issue(user=user)
     return StaffCreated(username=username, password=password, otpauth_uri=uri)

@@ -21,6 +21,7 @@ urlpatterns = [
     path("3ds/", include("guichet.issuer.acs.urls")),
     path("3ds/", include("guichet.issuer.acs.challenge.urls")),
     path("api/v1/", include("guichet.payonbill.merchants.urls")),
+    path("api/operator/v1/", include("guichet.payonbill.subscribers.operator_urls")),
     path("pay/", include("guichet.payonbill.checkout.urls")),
     path("account/", include("guichet.payonbill.subscribers.urls")),
     path("admin/", admin.site.urls),
