@@ -12,6 +12,7 @@ from guichet.backoffice import cli as backoffice_cli
 from guichet.config.bootstrap import django_setup
 from guichet.issuer.acs import cli as acs_cli
 from guichet.issuer.cards import cli as cards_cli
+from guichet.payonbill.checkout import cli as checkout_cli
 from guichet.payonbill.merchants import cli as merchants_cli
 from guichet.payonbill.subscribers import cli as subscribers_cli
 
@@ -201,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Each area's sub-commands (its cli.py imports Django only inside the commands).
     cards_cli.register(sub)
     acs_cli.register(sub)
-    merchants_cli.register(sub)
+    checkout_cli.register_statement(merchants_cli.register(sub))
     subscribers_cli.register(sub)
     backoffice_cli.register(sub)
 

@@ -47,6 +47,7 @@ class Event(StrEnum):
     CHECKOUT_PAYMENT_CHARGED = "checkout:payment:charged"
     CHECKOUT_PAYMENT_REFUSED = "checkout:payment:refused"
     CHECKOUT_PAYMENT_SIGNIN_REQUIRED = "checkout:payment:signin_required"
+    CHECKOUT_STATEMENT_EXPORTED = "checkout:statement:exported"
     # credential
     CREDENTIAL_HOLDER_BLOCKED = "credential:holder:blocked"
     # enrollment
@@ -74,8 +75,13 @@ class Event(StrEnum):
     SUBSCRIBERS_RESET_CODE_VERIFY = "subscribers-reset:code:verify"
     # subscribers
     SUBSCRIBERS_BILL_CHARGED = "subscribers:bill:charged"
+    SUBSCRIBERS_BILL_CLOSED = "subscribers:bill:closed"
+    SUBSCRIBERS_BILL_EXPORTED = "subscribers:bill:exported"
     SUBSCRIBERS_BILL_REFUNDED = "subscribers:bill:refunded"
     SUBSCRIBERS_FILE_IMPORT = "subscribers:file:import"
+    SUBSCRIBERS_OPERATOR_KEY_CREATED = "subscribers:operator_key:created"
+    SUBSCRIBERS_OPERATOR_KEY_REJECTED = "subscribers:operator_key:rejected"
+    SUBSCRIBERS_OPERATOR_KEY_REVOKED = "subscribers:operator_key:revoked"
     SUBSCRIBERS_MAILBOX_PERSONALISED = "subscribers:mailbox:personalised"
     SUBSCRIBERS_PASSWORD_CHANGED = "subscribers:password:changed"
     SUBSCRIBERS_PASSWORD_RESET = "subscribers:password:reset"

@@ -33,12 +33,11 @@ def cmd_create(args: argparse.Namespace) -> int:
                     "username": created.username,
                     "password": created.password if not args.password_stdin else None,
                     "otpauth_uri": created.otpauth_uri,
-                    **({"area": created.area} if created.area else {}),
                 }
             )
         )
         return 0
-    scope = f"the {created.area} staff group" if created.area else "every permission"
+    scope = f"the {args.area} staff group" if args.area else "every permission"
     print(f"staff user {created.username} created ({scope})")
     if not args.password_stdin:
         print(f"password:      {created.password}")
@@ -68,26 +67,39 @@ def cmd_otp(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_groups(args: argparse.Namespace) -> int:
+    from guichet.config.bootstrap import django_setup
+
+    django_setup()
+    from guichet.backoffice.groups import staff_groups_sync
+
+    for group in staff_groups_sync():
+        print(f"{group.name}: {group.permissions.count()} permissions")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `guichet staff create` and `guichet staff otp`."""
     staff = sub.add_parser("staff", help="back-office staff users and their TOTP authenticators")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     create = staff_sub.add_parser(
         "create",
-        help="create a staff user (every permission, or one area's with --area); prints the password and "
-        "otpauth:// URI once",
+        help="create a staff user (all permissions, or one --area); prints its password and otpauth URI once",
     )
     create.add_argument("--username", required=True)
     create.add_argument("--email", default="")
     create.add_argument(
         "--area",
-        choices=["issuer", "operator"],
-        help="a member of that area's staff group only (issuer staff never see subscribers, operator "
-        "staff never see cards); without it, every permission",
+        choices=("issuer", "operator"),
+        help="only this product's back-office (its staff group) instead of every permission",
     )
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_create)
+    groups = staff_sub.add_parser(
+        "groups", help="create or update the issuer staff and operator staff groups' permissions"
+    )
+    groups.set_defaults(func=cmd_groups)
     otp = staff_sub.add_parser(
         "otp", help="give a staff user a new authenticator (the old one stops working)"
     )

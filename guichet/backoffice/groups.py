@@ -1,47 +1,32 @@
-"""The back-office's staff groups, one per product: issuer staff see the cards and the ACS's
-transactions, never a subscriber; operator staff see subscribers and merchants, never a card.
+"""Staff groups per product: "issuer staff" see and manage the issuer's apps (cards, enrollment, the
+ACS), "operator staff" the operator's (subscribers and their bills, merchants and payments, the
+checkout's statements). Neither sees the other's, nor the audit log and staff accounts, which stay
+with superusers (`guichet staff create` without `--area`).
 
-Each group gets the view and change permissions of its area's models (changes there go through the
-areas' own admin code and services). The audit log, the outbox and the credential throttles span both
-products, so neither group sees them: superusers (`guichet staff create` without `--area`) do.
-Created by migration `backoffice.0002_staff_groups`; `staff_groups_sync` sets them again (idempotent).
+The groups hold every permission of their apps' models (the admin classes themselves refuse what no
+one may do, such as adding a payment); `staff_groups_sync` (re)sets them, after migrations add
+models: `guichet staff groups`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
 
-ISSUER_STAFF = "issuer staff"
-OPERATOR_STAFF = "operator staff"
-AREAS = {"issuer": ISSUER_STAFF, "operator": OPERATOR_STAFF}
-
-# group → {app label: model names}
-STAFF_GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
-    ISSUER_STAFF: {"cards": ("cardholder", "card"), "acs": ("acstransaction",)},
-    OPERATOR_STAFF: {
-        "subscribers": ("contract", "billcharge"),
-        "merchants": ("merchant", "apikey", "payment", "notification"),
-    },
+AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "issuer": ("issuer staff", ("cards", "enrollment", "acs", "acs_challenge")),
+    "operator": ("operator staff", ("subscribers", "merchants", "checkout")),
 }
-ACTIONS = ("view", "change")
 
 
-def staff_groups_sync(*, apps: Any = None) -> None:
-    """Create the groups and set exactly their permissions. `apps`: a migration's app registry."""
-    if apps is None:
-        from django.apps import apps as registry
+def staff_group_sync(*, area: str) -> Group:
+    """The group of `area` ("issuer" or "operator") with exactly its apps' permissions."""
+    name, labels = AREAS[area]
+    with transaction.atomic():
+        group, _ = Group.objects.get_or_create(name=name)
+        group.permissions.set(Permission.objects.filter(content_type__app_label__in=labels))
+    return group
 
-        apps = registry
-    group_model = apps.get_model("auth", "Group")
-    permission_model = apps.get_model("auth", "Permission")
-    for name, areas in STAFF_GROUPS.items():
-        group, _ = group_model.objects.get_or_create(name=name)
-        wanted = [
-            permission_model.objects.get(
-                content_type__app_label=label, content_type__model=model, codename=f"{action}_{model}"
-            )
-            for label, models in areas.items()
-            for model in models
-            for action in ACTIONS
-        ]
-        group.permissions.set(wanted)
+
+def staff_groups_sync() -> list[Group]:
+    return [staff_group_sync(area=area) for area in AREAS]

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
 from django_otp.oath import TOTP
@@ -27,7 +27,7 @@ from django_otp.oath import TOTP
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
-from guichet.backoffice.groups import AREAS
+from guichet.backoffice.groups import AREAS, staff_group_sync
 from guichet.backoffice.models import StaffTotp
 from guichet.codes.ratelimit import rate_allow
 from guichet.codes.services import Blocked, credential_check, throttle_blocked_until
@@ -136,7 +136,6 @@ class StaffCreated:
     username: str
     password: str  # as given, or generated: shown once
     otpauth_uri: str  # the authenticator's seed, for the app (or a QR code): shown once
-    area: str = ""  # "issuer" or "operator": a member of that staff group; "": every permission
 
 
 def _otpauth_uri(username: str, seed: bytes) -> str:
@@ -165,14 +164,13 @@ def staff_totp_issue(*, user: AbstractBaseUser) -> str:
 
 
 def staff_create(*, username: str, email: str = "", password: str = "", area: str = "") -> StaffCreated:
-    """A staff user and an authenticator: with every permission (the first operator), or with `area`
-    ("issuer", "operator") a member of that area's staff group only (backoffice/groups.py).
+    """A staff user with an authenticator: with every permission (the first operator), or, with
+    `area` ("issuer" or "operator"), only that product's (its group, backoffice/groups.py).
 
-    Raises ValueError when the user name is taken or empty, or the area unknown. Without `password`,
-    one is generated.
+    Raises ValueError when the user name is taken or empty. Without `password`, one is generated.
     """
     if area and area not in AREAS:
-        raise ValueError(f"unknown area {area!r} (one of {', '.join(AREAS)})")
+        raise ValueError(f"the area must be one of {', '.join(AREAS)}")
     username = username.strip()
     if not username or len(username) > 150:
         raise ValueError("the user name must have 1 to 150 characters")
@@ -185,11 +183,9 @@ def staff_create(*, username: str, email: str = "", password: str = "", area: st
             username=username, email=email, password=password, is_staff=True, is_superuser=not area
         )
         if area:
-            user.groups.add(Group.objects.get(name=AREAS[area]))
+            user.groups.add(staff_group_sync(area=area))
         audit_record(
-            event=Event.BACKOFFICE_STAFF_CREATED,
-            subject=_throttle_key(username),
-            **({"area": area} if area else {}),
+            event=Event.BACKOFFICE_STAFF_CREATED, subject=_throttle_key(username), area=area or "all"
         )
         uri = staff_totp_issue(user=user)
-    return StaffCreated(username=username, password=password, otpauth_uri=uri, area=area)
+    return StaffCreated(username=username, password=password, otpauth_uri=uri)

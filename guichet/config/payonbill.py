@@ -35,6 +35,16 @@ def merchants_section(env: Environ) -> MerchantsConfig:
     )
 
 
+def _vat_rate(raw: str) -> int | None:
+    """GUICHET_BILLING_VAT_RATE, a percentage with at most two decimals ("20", "5.5"), in basis points."""
+    if not raw:
+        return None
+    whole, _, decimals = raw.rstrip("%").strip().partition(".")
+    if not re.fullmatch(r"[0-9]{1,2}", whole) or not re.fullmatch(r"[0-9]{0,2}", decimals):
+        raise ConfigError(f"GUICHET_BILLING_VAT_RATE must be a percentage such as 20 or 5.5, got {raw!r}")
+    return int(whole) * 100 + int(decimals.ljust(2, "0"))
+
+
 def subscribers_section(env: Environ) -> SubscribersConfig:
     """Subscriber settings (docs/operators.md lists them with their meaning)."""
     base = SubscribersConfig  # the defaults
@@ -57,6 +67,7 @@ def subscribers_section(env: Environ) -> SubscribersConfig:
         zoneinfo.ZoneInfo(zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"GUICHET_BILLING_TIME_ZONE must be an IANA time zone, got {zone!r}") from exc
+    vat_rate_bp = _vat_rate(read(env, "GUICHET_BILLING_VAT_RATE").strip())
     raw_start = read(env, "GUICHET_SIGNIN_ROLLOUT_START").strip()
     start: dt.datetime | None = None
     if raw_start:
@@ -82,6 +93,7 @@ def subscribers_section(env: Environ) -> SubscribersConfig:
         operator_mail_domain=domain,
         service_name=read(env, "GUICHET_PAY_ON_BILL_NAME", base.service_name),
         billing_time_zone=zone,
+        billing_vat_rate_bp=vat_rate_bp,
         idle_timeout_s=read_int(env, "GUICHET_SUBSCRIBER_IDLE_TIMEOUT", base.idle_timeout_s),
         stay_signed_in_days=read_int(env, "GUICHET_SUBSCRIBER_STAY_SIGNED_IN_DAYS", base.stay_signed_in_days),
         remember_email_days=read_int(env, "GUICHET_SUBSCRIBER_REMEMBER_EMAIL_DAYS", base.remember_email_days),

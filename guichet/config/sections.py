@@ -118,6 +118,9 @@ class SubscribersConfig:
     operator_mail_domain: str = "lagon.example"  # GUICHET_OPERATOR_MAIL_DOMAIN; chosen logins end so
     service_name: str = "internet+"  # GUICHET_PAY_ON_BILL_NAME: the pay-on-bill service's name
     billing_time_zone: str = "Europe/Paris"  # GUICHET_BILLING_TIME_ZONE: calendar months of the bill
+    # GUICHET_BILLING_VAT_RATE ("20", "5.5"): the VAT included in pay-on-bill amounts, in basis points
+    # (2000 = 20 %); None: not configured, the billing feed leaves its VAT columns empty.
+    billing_vat_rate_bp: int | None = None
     idle_timeout_s: int = 300  # GUICHET_SUBSCRIBER_IDLE_TIMEOUT: a session without "rester identifié"
     stay_signed_in_days: int = 30  # GUICHET_SUBSCRIBER_STAY_SIGNED_IN_DAYS: "rester identifié"
     remember_email_days: int = 365  # GUICHET_SUBSCRIBER_REMEMBER_EMAIL_DAYS: "mémoriser l'adresse mail"

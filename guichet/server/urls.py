@@ -22,6 +22,7 @@ urlpatterns = [
     path("3ds/", include("guichet.issuer.acs.challenge.urls")),
     path("api/v1/", include("guichet.payonbill.merchants.urls")),
     path("api/issuer/v1/", include("guichet.issuer.cards.api.urls")),
+    path("api/operator/v1/", include("guichet.payonbill.subscribers.operator_urls")),
     path("pay/", include("guichet.payonbill.checkout.urls")),
     path("account/", include("guichet.payonbill.subscribers.urls")),
     path("admin/", admin.site.urls),

@@ -1,73 +1,81 @@
-"""Staff groups per area: issuer staff see cards, never subscribers; operator staff the reverse."""
+"""Staff per product: `guichet staff create --area issuer|operator` makes a staff user who sees only
+that product's part of the back-office; without `--area`, every permission as before."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
-from guichet.backoffice.groups import ISSUER_STAFF, OPERATOR_STAFF, staff_groups_sync
-from guichet.backoffice.services import staff_create
+from guichet.backoffice.groups import staff_groups_sync
+from guichet.cli import main
 
 pytestmark = pytest.mark.django_db
 
-ISSUER_PAGES = ("/admin/cards/card/", "/admin/cards/cardholder/", "/admin/acs/acstransaction/")
-OPERATOR_PAGES = (
-    "/admin/subscribers/contract/", "/admin/subscribers/billcharge/", "/admin/merchants/merchant/",
-    "/admin/merchants/payment/",
-)  # fmt: skip
-SHARED = ("/admin/audit/auditevent/", "/admin/delivery/outboxmessage/", "/admin/auth/user/")
+
+@pytest.fixture
+def in_process(settings):
+    settings.LOGGING_CONFIG = None  # `guichet` calls django.setup() again
 
 
-def signed_in(group: str) -> Client:
-    user = get_user_model().objects.create_user(username=group.replace(" ", "-"), is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
+def create(capsys, username: str, *area: str) -> Client:
+    assert main(["staff", "create", "--username", username, *area, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["username"] == username
     client = Client()
-    client.force_login(user)
+    client.force_login(get_user_model().objects.get(username=username))
     return client
 
 
-def test_the_migration_made_both_groups_with_view_and_change_of_their_area():
-    issuer = set(Group.objects.get(name=ISSUER_STAFF).permissions.values_list("codename", flat=True))
-    assert issuer == {
-        "view_cardholder", "change_cardholder", "view_card", "change_card", "view_acstransaction",
-        "change_acstransaction",
-    }  # fmt: skip
-    operator = set(
-        Group.objects.get(name=OPERATOR_STAFF).permissions.values_list("content_type__app_label", flat=True)
-    )
-    assert operator == {"subscribers", "merchants"}
-
-
-def test_issuer_staff_see_cards_and_never_subscribers():
-    client = signed_in(ISSUER_STAFF)
-    assert [client.get(url).status_code for url in ISSUER_PAGES] == [200, 200, 200]
-    assert [client.get(url).status_code for url in OPERATOR_PAGES + SHARED] == [403] * 7
-    index = client.get("/admin/").content.decode()
-    assert "/admin/cards/card/" in index
-    assert "/admin/subscribers/" not in index
-
-
-def test_operator_staff_see_subscribers_and_never_cards():
-    client = signed_in(OPERATOR_STAFF)
-    assert [client.get(url).status_code for url in OPERATOR_PAGES] == [200, 200, 200, 200]
-    assert [client.get(url).status_code for url in ISSUER_PAGES + SHARED] == [403] * 6
-    index = client.get("/admin/").content.decode()
-    assert "/admin/subscribers/contract/" in index
-    assert "/admin/cards/" not in index
-
-
-def test_syncing_again_changes_nothing():
-    before = sorted(Group.objects.get(name=ISSUER_STAFF).permissions.values_list("pk", flat=True))
-    staff_groups_sync()
-    assert sorted(Group.objects.get(name=ISSUER_STAFF).permissions.values_list("pk", flat=True)) == before
-    assert Group.objects.filter(name__in=[ISSUER_STAFF, OPERATOR_STAFF]).count() == 2
-
-
-def test_staff_create_with_an_area_makes_a_member_of_its_group_not_a_superuser():
-    created = staff_create(username="agent", area="issuer")
-    user = get_user_model().objects.get(username="agent")
+def test_operator_staff_see_the_operator_apps_only(capsys, in_process):
+    # when
+    client = create(capsys, "olivia", "--area", "operator")
+    # then
+    user = get_user_model().objects.get(username="olivia")
     assert (user.is_staff, user.is_superuser) == (True, False)
-    assert list(user.groups.values_list("name", flat=True)) == [ISSUER_STAFF]
-    assert created.area == "issuer"
+    assert [g.name for g in user.groups.all()] == ["operator staff"]
+    assert user.has_perm("subscribers.view_billcharge")
+    assert user.has_perm("merchants.view_payment")
+    assert not user.has_perm("cards.view_card")
+    assert client.get("/admin/subscribers/billcharge/").status_code == 200
+    assert client.get("/admin/cards/card/").status_code == 403
+    assert client.get("/admin/audit/auditevent/").status_code == 403
+
+
+def test_issuer_staff_see_the_issuer_apps_only(capsys, in_process):
+    client = create(capsys, "ivan", "--area", "issuer")
+    user = get_user_model().objects.get(username="ivan")
+    assert [g.name for g in user.groups.all()] == ["issuer staff"]
+    assert user.has_perm("cards.view_card")
+    assert not user.has_perm("subscribers.view_billcharge")
+    assert not user.has_perm("merchants.view_payment")
+    assert client.get("/admin/cards/card/").status_code == 200
+    assert client.get("/admin/subscribers/billcharge/").status_code == 403
+    assert client.get("/admin/merchants/payment/").status_code == 403
+
+
+def test_without_an_area_a_staff_user_has_every_permission(capsys, in_process):
+    create(capsys, "root")
+    user = get_user_model().objects.get(username="root")
+    assert (user.is_superuser, user.groups.count()) == (True, 0)
+
+
+def test_an_unknown_area_is_refused(capsys, in_process):
+    with pytest.raises(SystemExit):
+        main(["staff", "create", "--username", "x", "--area", "audit"])
+    assert "invalid choice: 'audit'" in capsys.readouterr().err
+    assert not get_user_model().objects.filter(username="x").exists()
+
+
+def test_groups_sync_resets_the_permissions(capsys, in_process):
+    # given a permission given by hand to the operator group
+    operator = staff_groups_sync()[1]
+    operator.permissions.add(Permission.objects.get(codename="view_card"))
+    # when
+    assert main(["staff", "groups"]) == 0
+    # then
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in out] == ["issuer staff", "operator staff"]
+    assert not Group.objects.get(name="operator staff").permissions.filter(codename="view_card").exists()

@@ -10,17 +10,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
-from guichet.backoffice.groups import ISSUER_STAFF, staff_groups_sync
+from guichet.backoffice.groups import AREAS, staff_groups_sync
 
 pytestmark = pytest.mark.browser
 
 PASSWORD = "Agent-2026-long"
+ISSUER_STAFF = AREAS["issuer"][0]
 
 
 def test_issuer_staff_see_the_cards_and_no_subscriber(page: Page, transactional_db: Any) -> None:
-    # An earlier test's flush (transactional_db) emptied the tables the migration filled; permissions
-    # come back with the flush's post_migrate, the groups from their sync.
-    staff_groups_sync()
+    staff_groups_sync()  # what `guichet staff groups` does
     user = get_user_model().objects.create_user(username="issuer-agent", password=PASSWORD, is_staff=True)
     user.groups.add(Group.objects.get(name=ISSUER_STAFF))
     page.goto("/admin/login/?next=/admin/")

@@ -87,7 +87,10 @@ def test_a_database_that_cannot_be_reached_gives_503s(database_down: None) -> No
 def test_the_api_is_served_again_once_the_database_is_back() -> None:
     merchant = make_merchant()
     response = Client().get("/api/v1/payments", headers={"Authorization": f"Bearer {merchant.api_key}"})
-    assert (response.status_code, response.json()) == (200, {"data": []})
+    assert (response.status_code, response.json()) == (
+        200,
+        {"data": [], "has_more": False, "next_cursor": None},
+    )
 
 
 def test_serve_refuses_a_database_without_its_migrations(tmp_path: Path) -> None:

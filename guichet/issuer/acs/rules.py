@@ -347,6 +347,10 @@ BUILTIN: dict[str, Callable[..., Rule]] = {
     ChallengeIndicator.name: ChallengeIndicator,
     RecognisedDevice.name: RecognisedDevice,
 }
+# The built-in rules that read only their context, which the fast path may run on its event loop.
+# low_value counts the card's earlier exemptions through the ORM: Django refuses that on an event
+# loop (SynchronousOnlyOperation), so a chain naming it is decided in a thread, as an issuer's is.
+LOOP_SAFE = frozenset({FrictionlessBelow.name, ChallengeIndicator.name, RecognisedDevice.name})
 
 
 class RuleConfigError(ValueError):

@@ -182,6 +182,7 @@ def _charge(payment: Payment, *, payer: Payer, language: str) -> None:
         product=payment.product,
         amount=payment.amount,
         at=now,
+        merchant_id=payment.merchant_id,
     )
     if not payer.email:
         return  # a legacy contract whose mailboxes were never personalised: no address to write to

@@ -120,8 +120,12 @@ def cmd_secret_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add this area's sub-commands to the `guichet` parser."""
+def register(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add this area's sub-commands to the `guichet` parser; returns `guichet merchants`' commands,
+    to which guichet/cli.py adds the checkout's `statement` (it reads the bill, which this area
+    does not know)."""
     merchants = sub.add_parser("merchants", help="merchants of the pay-on-bill API")
     commands = merchants.add_subparsers(dest="merchants_command", required=True)
 
@@ -155,3 +159,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rotate.add_argument("merchant", help="merchant id")
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(func=cmd_secret_rotate)
+    return commands

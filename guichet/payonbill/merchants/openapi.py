@@ -109,6 +109,52 @@ IDEMPOTENCY = {
     "breaks this rule, error `invalid_idempotency_key`.",
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
 }
+_MOMENT = {
+    "type": "string",
+    "description": "A date (`2026-11-01`, midnight UTC) or an ISO 8601 date-time with its offset",
+    "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2}))?$",
+}
+LIST_PARAMETERS: list[dict[str, Any]] = [
+    {
+        "name": "status",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": ["pending", "succeeded", "cancelled", "refused", "expired"]},
+    },
+    {
+        "name": "reference",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+    },
+    {
+        "name": "created_since",
+        "in": "query",
+        "required": False,
+        "description": "Payments created at or after this moment",
+        "schema": _MOMENT,
+    },
+    {
+        "name": "created_before",
+        "in": "query",
+        "required": False,
+        "description": "Payments created before this moment (later than `created_since`)",
+        "schema": _MOMENT,
+    },
+    {
+        "name": "after",
+        "in": "query",
+        "required": False,
+        "description": "The previous page's `next_cursor`: the payments created before that one",
+        "schema": {"type": "string", "pattern": "^pay_[A-Za-z0-9]{1,36}$"},
+    },
+    {
+        "name": "limit",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
+    },
+]
 PAYMENT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -145,16 +191,8 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "get": {
                     "operationId": "listPayments",
-                    "summary": "This merchant's payments, newest first, optionally by reference",
-                    "parameters": [
-                        {"name": "reference", "in": "query", "required": False, "schema": {"type": "string"}},
-                        {
-                            "name": "limit",
-                            "in": "query",
-                            "required": False,
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 50},
-                        },
-                    ],
+                    "summary": "This merchant's payments, newest first, filtered, a page at a time",
+                    "parameters": LIST_PARAMETERS,
                     "responses": {"200": _json("PaymentList", "The payments"), **_errors()},
                 },
             },

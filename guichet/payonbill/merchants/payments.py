@@ -144,15 +144,7 @@ def payment_get(*, merchant: Merchant, payment_id: str) -> Payment:
     payment = Payment.objects.filter(merchant=merchant, public_id=payment_id).first()
     if payment is None:
         raise PaymentNotFound()
-    return _expire_if_due(payment)
-
-
-def payment_list(*, merchant: Merchant, reference: str | None, limit: int = 50) -> list[Payment]:
-    """This merchant's payments, newest first, optionally those with one reference."""
-    query = Payment.objects.filter(merchant=merchant)
-    if reference is not None:
-        query = query.filter(reference=reference)
-    return [_expire_if_due(p) for p in query.order_by("-id")[:limit]]
+    return expire_if_due(payment)
 
 
 # --- status changes ----------------------------------------------------------------------------
@@ -189,7 +181,7 @@ def _due(payment: Payment) -> bool:
     return payment.status == m.PENDING and payment.expires_at <= clock.now()
 
 
-def _expire_if_due(payment: Payment) -> Payment:
+def expire_if_due(payment: Payment) -> Payment:
     """Expire a pending payment past its time (lazily, on read); returns the current state."""
     if not _due(payment):
         return payment
@@ -226,7 +218,7 @@ def payment_expire_sweep() -> None:
 def payment_for_checkout(*, payment_id: str) -> Payment | None:
     """The payment behind `/pay/<payment_id>/` with its merchant, expired first if due; None if unknown."""
     payment = Payment.objects.select_related("merchant").filter(public_id=payment_id).first()
-    return _expire_if_due(payment) if payment is not None else None
+    return expire_if_due(payment) if payment is not None else None
 
 
 def payment_complete(*, payment_id: str, payer_email: str, charge: Callable[[Payment], None]) -> Payment:

@@ -92,7 +92,9 @@ class PaymentOut(BaseModel):
 
 
 class PaymentList(BaseModel):
-    data: list[PaymentOut]
+    data: list[PaymentOut] = Field(description="Newest first.")
+    has_more: bool = Field(description="Whether older payments match: ask for them with `after`.")
+    next_cursor: str | None = Field(description="Send it as `after` for the next page; null on the last.")
 
 
 class RefundOut(BaseModel):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -21,9 +20,10 @@ from guichet.payonbill.merchants import schemas
 from guichet.payonbill.merchants.accounts import merchant_authenticate
 from guichet.payonbill.merchants.errors import MerchantError, TooManyFailedAuthentications
 from guichet.payonbill.merchants.idempotency import ApiAnswer
+from guichet.payonbill.merchants.listing import payment_list, payment_query_parse
 from guichet.payonbill.merchants.models import Merchant
 from guichet.payonbill.merchants.openapi import openapi_document
-from guichet.payonbill.merchants.payments import PaymentInput, payment_create, payment_get, payment_list
+from guichet.payonbill.merchants.payments import PaymentInput, payment_create, payment_get
 from guichet.payonbill.merchants.refunds import refund_create
 from guichet.payonbill.merchants.representation import payment_json
 
@@ -183,14 +183,14 @@ def payments(request: HttpRequest, merchant: Merchant) -> HttpResponse:
 
 
 def _list(request: HttpRequest, merchant: Merchant) -> HttpResponse:
-    raw_limit = request.GET.get("limit", "50")
-    # ASCII digits only: str.isdigit() also takes "³", which int() refuses.
-    if not re.fullmatch(r"[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= 100:
-        raise MerchantError(
-            "invalid_parameter", "limit must be a whole number from 1 to 100.", field="limit", status=400
-        )
-    found = payment_list(merchant=merchant, reference=request.GET.get("reference"), limit=int(raw_limit))
-    return JsonResponse({"data": [payment_json(p) for p in found]})
+    page = payment_list(merchant=merchant, query=payment_query_parse(query=request.GET.dict()))
+    return JsonResponse(
+        {
+            "data": [payment_json(p) for p in page.payments],
+            "has_more": page.has_more,
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @api("GET")

@@ -7,10 +7,8 @@ the caps there; a refund stays on the bill the charge was made on.
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 
@@ -18,7 +16,11 @@ from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.core import clock
-from guichet.payonbill.subscribers.models import BillCharge, Contract, Mailbox
+from guichet.payonbill.subscribers.billfeed import bill_line_add
+from guichet.payonbill.subscribers.billfeed import (
+    billing_period as billing_period,
+)  # the bill's rule, here too
+from guichet.payonbill.subscribers.models import BillCharge, BillLine, Contract, Mailbox
 
 
 class BillError(ValueError):
@@ -27,12 +29,6 @@ class BillError(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-def billing_period(at: dt.datetime) -> str:
-    """The bill a moment belongs to: its calendar month ("YYYY-MM") in the billing time zone."""
-    zone = zoneinfo.ZoneInfo(settings.GUICHET.subscribers.billing_time_zone)
-    return at.astimezone(zone).strftime("%Y-%m")
 
 
 def contract_lock(*, contract_id: int) -> Contract:
@@ -58,6 +54,7 @@ def contract_charge(
     amount: int,
     currency: str = "EUR",
     at: dt.datetime | None = None,
+    merchant_id: int | None = None,
 ) -> BillCharge:
     """Add a purchase to the contract's current bill. Call it inside the transaction that holds
     `contract_lock`, after checking the block and the caps there.
@@ -70,10 +67,39 @@ def contract_charge(
     if BillCharge.objects.filter(payment_public_id=payment_public_id).exists():
         raise BillError("exists")
     at = at or clock.now()
+    with transaction.atomic():
+        charge = _charge_create(
+            contract=contract,
+            mailbox=mailbox,
+            payment_public_id=payment_public_id,
+            merchant_name=merchant_name,
+            product=product,
+            amount=amount,
+            currency=currency,
+            at=at,
+            merchant_id=merchant_id,
+        )
+        bill_line_add(charge=charge, kind=BillLine.Kind.CHARGE, amount=amount, at=at)
+    return charge
+
+
+def _charge_create(
+    *,
+    contract: Contract,
+    mailbox: Mailbox | None,
+    payment_public_id: str,
+    merchant_name: str,
+    product: str,
+    amount: int,
+    currency: str,
+    at: dt.datetime,
+    merchant_id: int | None,
+) -> BillCharge:
     charge = BillCharge.objects.create(
         contract=contract,
         mailbox=mailbox,
         payment_public_id=payment_public_id,
+        merchant_id=merchant_id,
         merchant_name=merchant_name[:200],
         product=product[:200],
         amount=amount,
@@ -96,8 +122,10 @@ def contract_charge(
 def charge_refund(*, payment_public_id: str, amount: int) -> BillCharge:
     """Credit `amount` (minor units) of a charged payment back on the bill it was charged to.
 
-    The refund stays on the charge's own bill (its period). Raises BillError("unknown") for a
-    payment not on any bill, BillError("too_much") when refunds would exceed the amount charged.
+    The refund stays on the charge's own bill (its period) for the customer space and the caps; the
+    billing feed's credit line goes on that bill unless it is closed (billfeed.py). Raises
+    BillError("unknown") for a payment not on any bill, BillError("too_much") when refunds would
+    exceed the amount charged.
     """
     if amount <= 0:
         raise BillError("amount")
@@ -110,6 +138,12 @@ def charge_refund(*, payment_public_id: str, amount: int) -> BillCharge:
         charge.refunded_amount += amount
         charge.refunded_at = clock.now()
         charge.save(update_fields=["refunded_amount", "refunded_at"])
+        bill_line_add(
+            charge=charge,
+            kind=BillLine.Kind.CREDIT,
+            amount=-amount,
+            at=charge.refunded_at,
+        )
         audit_record(
             event=Event.SUBSCRIBERS_BILL_REFUNDED,
             subject=f"contract:{charge.contract_id}",

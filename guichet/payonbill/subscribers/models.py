@@ -74,6 +74,8 @@ class BillCharge(models.Model):
         Mailbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="charges"
     )
     payment_public_id = models.CharField(max_length=64, unique=True)
+    # The merchant's id as the checkout gave it: a value, since subscribers do not know merchants.
+    merchant_id = models.PositiveBigIntegerField(null=True, blank=True)
     merchant_name = models.CharField(max_length=200)
     product = models.CharField(max_length=200)
     amount = models.PositiveIntegerField()
@@ -98,3 +100,84 @@ class BillCharge(models.Model):
     @property
     def net_amount(self) -> int:
         return self.amount - self.refunded_amount
+
+
+class BillLine(models.Model):
+    """One line of the operator's billing feed (subscribers/billfeed.py): a charge, or a credit (a
+    refund, negative amount). Written in the transaction of the charge or refund, never changed.
+
+    `seq` orders the feed and is its cursor; `period` is the bill the line is on, which for a credit
+    is the charge's bill unless that bill is closed (then the bill of the refund's moment).
+    """
+
+    class Kind(models.TextChoices):
+        CHARGE = "charge"
+        CREDIT = "credit"
+
+    seq = models.PositiveBigIntegerField(unique=True, help_text="position in the billing feed")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    contract = models.ForeignKey(Contract, on_delete=models.PROTECT, related_name="bill_lines")
+    charge = models.ForeignKey(BillCharge, on_delete=models.PROTECT, related_name="lines")
+    period = models.CharField(max_length=7, help_text="calendar month of the bill, YYYY-MM")
+    at = models.DateTimeField()
+    payment_public_id = models.CharField(max_length=64)
+    merchant_id = models.PositiveBigIntegerField(null=True, blank=True)
+    merchant_name = models.CharField(max_length=200)
+    product = models.CharField(max_length=200)
+    amount = models.BigIntegerField(help_text="minor units, VAT included; negative for a credit")
+    currency = models.CharField(max_length=3)
+    # The VAT rate in force when the line was written (basis points: 2000 = 20 %), None if not set.
+    vat_rate_bp = models.PositiveIntegerField(null=True, blank=True)
+    vat_amount = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["period", "contract"]),
+            models.Index(fields=["merchant_id", "period"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.kind} {self.payment_public_id} {self.amount} {self.currency}"
+
+
+class BillFeedCounter(models.Model):
+    """The feed's single row (pk 1): the last `BillLine.seq` given. Locked by every line insert and
+    every close, in their transaction (billfeed.py says why)."""
+
+    last_seq = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"bill feed at {self.last_seq}"
+
+
+class BillPeriodClose(models.Model):
+    """A closed bill: no line is added to `period` after `closed_at` (`guichet billing close`)."""
+
+    period = models.CharField(max_length=7, unique=True)
+    closed_at = models.DateTimeField()
+    last_seq = models.PositiveBigIntegerField(help_text="the feed's last line when the bill was closed")
+
+    class Meta:
+        ordering = ["-period"]
+
+    def __str__(self) -> str:
+        return f"{self.period} closed"
+
+
+class OperatorApiKey(models.Model):
+    """A key of the operator's billing system (GET /api/operator/v1/bill-lines): as merchants' keys,
+    only a keyed hash and a visible prefix are stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "operator API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… {self.name} ({'revoked' if self.revoked_at else 'active'})"

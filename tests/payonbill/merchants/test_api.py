@@ -97,10 +97,22 @@ def test_get_payment_and_list_by_reference(api: Api) -> None:
     assert got.json() == first
     listed = api.get("payments?reference=order-1")
     assert listed.status_code == 200
-    assert listed.json() == {"data": [second, first]}  # newest first
-    assert api.get("payments?reference=order-2").json() == {"data": [other]}
-    assert api.get("payments?reference=nothing").json() == {"data": []}
-    assert api.get("payments?limit=1").json() == {"data": [other]}
+    assert listed.json() == {"data": [second, first], "has_more": False, "next_cursor": None}  # newest first
+    assert api.get("payments?reference=order-2").json() == {
+        "data": [other],
+        "has_more": False,
+        "next_cursor": None,
+    }
+    assert api.get("payments?reference=nothing").json() == {
+        "data": [],
+        "has_more": False,
+        "next_cursor": None,
+    }
+    assert api.get("payments?limit=1").json() == {
+        "data": [other],
+        "has_more": True,
+        "next_cursor": other["id"],
+    }
     # A query parameter out of range is a bad request (400), as the OpenAPI document says.
     assert api.get("payments?limit=0").status_code == 400
 
@@ -114,7 +126,11 @@ def test_a_merchant_never_sees_another_merchants_payments(api: Api) -> None:
     assert response.json() == {
         "error": {"code": "payment_not_found", "message": "No such payment.", "field": None}
     }
-    assert other.get("payments?reference=order-1").json() == {"data": []}
+    assert other.get("payments?reference=order-1").json() == {
+        "data": [],
+        "has_more": False,
+        "next_cursor": None,
+    }
     refund = other.post(f"payments/{theirs['id']}/refunds", {})
     assert refund.status_code == 404
     assert api.get("payments/pay_doesnotexist").status_code == 404

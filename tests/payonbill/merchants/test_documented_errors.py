@@ -20,6 +20,7 @@ SOURCES = (
     "guichet/payonbill/merchants/errors.py",
     "guichet/payonbill/merchants/accounts.py",
     "guichet/payonbill/merchants/payments.py",
+    "guichet/payonbill/merchants/listing.py",
     "guichet/payonbill/merchants/idempotency.py",
     "guichet/payonbill/merchants/refunds.py",
     "guichet/core/middleware.py",

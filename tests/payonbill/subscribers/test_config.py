@@ -24,6 +24,7 @@ def test_defaults():
     assert (config.rollout_start, config.rollout_percent, config.rollout_contracts) == (None, 100, ())
     assert (config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism) == (2, 19456, 1)
     assert config.billing_time_zone == "Europe/Paris"
+    assert config.billing_vat_rate_bp is None
 
 
 def test_every_setting_is_read():
@@ -36,6 +37,7 @@ def test_every_setting_is_read():
         GUICHET_OPERATOR_MAIL_DOMAIN="@Recif.NC",
         GUICHET_PAY_ON_BILL_NAME="récif+",
         GUICHET_BILLING_TIME_ZONE="Pacific/Noumea",
+        GUICHET_BILLING_VAT_RATE="5.5",
         GUICHET_SUBSCRIBER_IDLE_TIMEOUT="600",
         GUICHET_SUBSCRIBER_STAY_SIGNED_IN_DAYS="7",
         GUICHET_SUBSCRIBER_REMEMBER_EMAIL_DAYS="90",
@@ -57,6 +59,7 @@ def test_every_setting_is_read():
         operator_mail_domain="recif.nc",
         service_name="récif+",
         billing_time_zone="Pacific/Noumea",
+        billing_vat_rate_bp=550,
         idle_timeout_s=600,
         stay_signed_in_days=7,
         remember_email_days=90,
@@ -78,6 +81,9 @@ def test_every_setting_is_read():
         ("GUICHET_OPERATOR_LOGO_URL", "ftp://x/logo.png", "GUICHET_OPERATOR_LOGO_URL must start with one of"),
         ("GUICHET_OPERATOR_MAIL_DOMAIN", "lagon", "GUICHET_OPERATOR_MAIL_DOMAIN must be a domain name"),
         ("GUICHET_BILLING_TIME_ZONE", "Mars/Olympus", "GUICHET_BILLING_TIME_ZONE must be an IANA time zone"),
+        ("GUICHET_BILLING_VAT_RATE", "20,5", "GUICHET_BILLING_VAT_RATE must be a percentage such as 20"),
+        ("GUICHET_BILLING_VAT_RATE", "100", "GUICHET_BILLING_VAT_RATE must be a percentage such as 20"),
+        ("GUICHET_BILLING_VAT_RATE", "5.555", "GUICHET_BILLING_VAT_RATE must be a percentage such as 20"),
         ("GUICHET_SIGNIN_ROLLOUT_START", "1 July", "GUICHET_SIGNIN_ROLLOUT_START must be an ISO date"),
         (
             "GUICHET_SIGNIN_ROLLOUT_PERCENT",
@@ -96,3 +102,8 @@ def test_bad_values_are_refused_with_a_clear_message(name, value, message):
     with pytest.raises(env.ConfigError) as raised:
         load(**{name: value})
     assert str(raised.value).startswith(message)
+
+
+@pytest.mark.parametrize(("raw", "basis_points"), [("20", 2000), ("20%", 2000), ("5.5", 550), ("0", 0)])
+def test_the_vat_rate_is_read_in_basis_points(raw, basis_points):
+    assert load(GUICHET_BILLING_VAT_RATE=raw).billing_vat_rate_bp == basis_points

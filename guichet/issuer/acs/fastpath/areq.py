@@ -23,7 +23,7 @@ from guichet.issuer.acs.fastpath.batcher import Batcher
 from guichet.issuer.acs.fastpath.stores import AreqStore, Offload, Row
 from guichet.issuer.acs.messages import AReq, Erro
 from guichet.issuer.acs.method import OBSERVATION_TTL
-from guichet.issuer.acs.rules import BUILTIN, THREE_RI, decide, rules_load
+from guichet.issuer.acs.rules import LOOP_SAFE, THREE_RI, decide, rules_load
 from guichet.issuer.cards.services import pan_index
 
 
@@ -76,9 +76,9 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
         areq=areq, card=card, blocked_until=blocked_until, now=now, device=device
     )
     rules = rules_load(config.acs.rules)
-    # Built-in rules only look at the AReq and the card: they run on the event loop. An issuer's
-    # may query the database through the ORM, and so does a 3RI's prior authentication: in a thread.
-    if areq.deviceChannel != THREE_RI and all(name in BUILTIN for name, _ in config.acs.rules):
+    # Rules that read only their context run on the event loop. An issuer's own and low_value may
+    # query the database through the ORM, and so does a 3RI's prior authentication: in a thread.
+    if areq.deviceChannel != THREE_RI and all(name in LOOP_SAFE for name, _ in config.acs.rules):
         chosen = decide(context=context, issuer_rules=rules)
     else:
         chosen = await db.offload(functools.partial(decide, context=context, issuer_rules=rules))

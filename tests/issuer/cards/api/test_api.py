@@ -234,3 +234,17 @@ def test_two_calls_creating_the_same_card_at_once_get_409_concurrent_change(api:
     monkeypatch.setattr(lifecycle, "cardholder_upsert", clash)
     response = api.call("PUT", "cardholders/C-1", holder_body())
     assert (response.status_code, response.json()["error"]["code"]) == (409, "concurrent_change")
+
+
+def test_an_operator_key_is_refused_by_the_issuer_api_and_an_issuer_key_by_the_operator_api(
+    api: IssuerApi, issuer_key: str
+):
+    from guichet.payonbill.subscribers.operator_keys import operator_key_add
+
+    _key, operator_key = operator_key_add(name="billing")
+    on_issuer = api.call("GET", "cards/K-1", key=operator_key)
+    assert (on_issuer.status_code, on_issuer.json()["error"]["code"]) == (401, "invalid_api_key")
+    on_operator = Client().get(
+        "/api/operator/v1/bill-lines", headers={"Authorization": f"Bearer {issuer_key}"}
+    )
+    assert on_operator.status_code == 401

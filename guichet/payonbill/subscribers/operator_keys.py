@@ -1,0 +1,76 @@
+"""The operator's billing system's API keys (GET /api/operator/v1/bill-lines): apart from merchants'
+keys, shown once, stored as a keyed hash and a visible prefix, revoked rather than deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+
+from guichet.audit.events import Event
+from guichet.audit.models import AuditEvent
+from guichet.audit.services import audit_record
+from guichet.codes.ratelimit import rate_store
+from guichet.core import clock, crypto
+from guichet.payonbill.subscribers.models import OperatorApiKey
+
+OPERATOR_KEY_PREFIX = "ok_"
+
+
+class TooManyOperatorKeyFailures(Exception):
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("too many failed authentications")
+        self.retry_after_s = retry_after_s
+
+
+def _key_hash(api_key: str) -> str:
+    return crypto.keyed_hash("subscribers/operator-key", api_key)
+
+
+def operator_key_add(*, name: str) -> tuple[OperatorApiKey, str]:
+    """A new key for the operator's billing system; returns it stored and in clear (shown once)."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValueError("the name must have 1 to 100 characters")
+    ident = secrets.token_hex(4)
+    clear = f"{OPERATOR_KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
+    key = OperatorApiKey.objects.create(
+        name=name, prefix=f"{OPERATOR_KEY_PREFIX}{ident}", key_hash=_key_hash(clear), created_at=clock.now()
+    )
+    audit_record(event=Event.SUBSCRIBERS_OPERATOR_KEY_CREATED, subject=f"key:{key.prefix}", name=name)
+    return key, clear
+
+
+def operator_key_revoke(*, prefix: str) -> OperatorApiKey:
+    """Revoke a key by its prefix (idempotent). Raises OperatorApiKey.DoesNotExist."""
+    key = OperatorApiKey.objects.get(prefix=prefix)
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(event=Event.SUBSCRIBERS_OPERATOR_KEY_REVOKED, subject=f"key:{key.prefix}")
+    return key
+
+
+def operator_authenticate(*, api_key: str, ip: str = "") -> OperatorApiKey | None:
+    """The active key, or None (401). Failures are counted per address, with the merchants' limits
+    (GUICHET_API_KEY_FAILURE_*); beyond them this raises TooManyOperatorKeyFailures (429)."""
+    key = None
+    if api_key.startswith(OPERATOR_KEY_PREFIX) and len(api_key) <= 100:
+        key = OperatorApiKey.objects.filter(key_hash=_key_hash(api_key)).first()
+    if key is not None and key.revoked_at is None:
+        return key
+    config = settings.GUICHET.merchants
+    failures = rate_store().hit(
+        f"operator:key-failure:{ip}", dt.timedelta(seconds=config.api_key_failure_window_s)
+    )
+    if failures > config.api_key_failure_limit:
+        raise TooManyOperatorKeyFailures(retry_after_s=config.api_key_failure_window_s)
+    audit_record(
+        event=Event.SUBSCRIBERS_OPERATOR_KEY_REJECTED,
+        subject=f"key:{key.prefix}" if key else "",
+        ip=ip,
+        outcome=AuditEvent.Outcome.REFUSED,
+        reason="unknown" if key is None else "revoked",
+    )
+    return None
