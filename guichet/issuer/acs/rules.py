@@ -17,15 +17,11 @@ GUICHET_ACS_RULES names built-in rules with their arguments, or an issuer's own 
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import importlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
-from guichet.issuer.acs.authvalue import Method
 from guichet.issuer.acs.cardholder_info import (
     CARDHOLDER_INFO_MAX,
     enrollment_info,
@@ -34,58 +30,36 @@ from guichet.issuer.acs.cardholder_info import (
 )
 from guichet.issuer.acs.messages import AReq
 from guichet.issuer.acs.models import AcsTransaction
-from guichet.issuer.cards.models import Card, Cardholder
+from guichet.issuer.acs.rule_types import (  # re-exported: an issuer's rules import them from here
+    APP as APP,
+)
+from guichet.issuer.acs.rule_types import (
+    BROWSER as BROWSER,
+)
+from guichet.issuer.acs.rule_types import (
+    FINAL_STATUSES as FINAL_STATUSES,
+)
+from guichet.issuer.acs.rule_types import (
+    REASON_REQUIRED as REASON_REQUIRED,
+)
+from guichet.issuer.acs.rule_types import (
+    REASONS as REASONS,
+)
+from guichet.issuer.acs.rule_types import (
+    THREE_RI as THREE_RI,
+)
+from guichet.issuer.acs.rule_types import (
+    Decision as Decision,
+)
+from guichet.issuer.acs.rule_types import (
+    Rule as Rule,
+)
+from guichet.issuer.acs.rule_types import (
+    RuleContext as RuleContext,
+)
+from guichet.issuer.cards.models import Card
 
 # transStatus an ARes may carry per version (docs/emv-3ds.md §2.2); C and D start a challenge, D not offered.
-FINAL_STATUSES = {"2.1.0": frozenset("YNUAR"), "2.2.0": frozenset("YNUARI"), "2.3.1": frozenset("YNUARI")}
-REASON_REQUIRED = frozenset("NUR")
-# transStatusReason per version (docs/emv-3ds.md §2.3): 2.1.0 01-21, 2.2.0 01-26, 2.3.1 01-30, 80-99 DS use.
-REASONS = {
-    "2.1.0": frozenset(f"{n:02d}" for n in [*range(1, 22), *range(80, 100)]),
-    "2.2.0": frozenset(f"{n:02d}" for n in [*range(1, 27), *range(80, 100)]),
-    "2.3.1": frozenset(f"{n:02d}" for n in [*range(1, 31), *range(80, 100)]),
-}
-APP, BROWSER, THREE_RI = "01", "02", "03"
-
-
-@dataclass(frozen=True)
-class Decision:
-    trans_status: str  # Y N U A R I, or C to challenge
-    reason: str = ""  # transStatusReason, required for N U R
-    challenge_mandated: bool = False  # acsChallengeMandated, for C
-    cardholder_info: str = ""  # cardholderInfo (at most 128 characters)
-    method: str = Method.FRICTIONLESS  # how the cardholder was authenticated, for the authentication value
-
-
-@dataclass(frozen=True)
-class RuleContext:
-    areq: AReq
-    card: Card | None
-    cardholder: Cardholder | None
-    epin_blocked_until: dt.datetime | None
-    now: dt.datetime
-    scheme: str
-    public_url: str
-    no_epin_policy: str  # "refuse" or "sms_only"
-    # The 3DS Method's device joined to this AReq (threeDSCompInd Y): its keyed hash ("" when there
-    # is none) and whether that device was on an earlier authentication of this card that ended Y
-    # after a challenge (method.py, store.device_lookup).
-    device_hash: str = ""
-    device_recognised: bool = False
-
-    @property
-    def amount(self) -> int | None:
-        """purchaseAmount in minor units, when the AReq has one."""
-        return int(self.areq.purchaseAmount) if self.areq.purchaseAmount else None
-
-
-class Rule(Protocol):
-    name: str
-
-    def decide(self, context: RuleContext) -> Decision | None:
-        """A decision for this AReq, or None to let the next rule decide."""
-
-
 # --- the fixed gates ----------------------------------------------------------------------------
 
 
