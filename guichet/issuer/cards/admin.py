@@ -83,6 +83,11 @@ class CardholderAdmin(admin.ModelAdmin[Cardholder]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Cardholder | None = None) -> bool:
+        # A deletion would bypass the lifecycle services and their audit, and unlink the cardholder's
+        # authentications: a cardholder leaves through the issuer's systems, a card by being blocked.
+        return False
+
     @admin.display(boolean=True, description="ePin")
     def has_epin(self, obj: Cardholder) -> bool:
         return obj.has_epin
@@ -131,6 +136,9 @@ class CardAdmin(admin.ModelAdmin[Card]):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Card | None = None) -> bool:
+        return False  # blocked instead (audited), as for a cardholder above
 
     @admin.display(boolean=True, description="enrolled (ePin)")
     def enrolled(self, obj: Card) -> bool:

@@ -126,3 +126,16 @@ def test_the_issuer_api_keys_are_listed_read_only_without_their_hash(staff: Clie
     assert key.key_hash not in html
     assert staff.post(f"/admin/cards/issuerapikey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
     assert IssuerApiKey.objects.count() == 1
+
+
+def test_cards_and_cardholders_cannot_be_deleted_from_the_back_office(staff, holder):
+    card = Card.objects.get()
+    for url in (f"/admin/cards/card/{card.pk}/delete/", f"/admin/cards/cardholder/{holder.pk}/delete/"):
+        assert staff.post(url, {"post": "yes"}).status_code == 403
+    listing = staff.get("/admin/cards/card/").content.decode()
+    bulk = staff.post("/admin/cards/card/", {"action": "delete_selected", "_selected_action": [card.pk]})
+
+    assert 'value="delete_selected"' not in listing
+    assert bulk.status_code == 302  # back to the list: there is no such action to run
+    assert (Card.objects.count(), Cardholder.objects.count()) == (1, 1)
+    assert not AuditEvent.objects.filter(event__contains="deleted").exists()
