@@ -12,6 +12,7 @@ not sent anywhere else. No IP address is stored, and the device cookie's value o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import secrets
@@ -24,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from guichet.codes.ratelimit import rate_allow
 from guichet.core import clock, crypto
 from guichet.core.egress import EgressRefused, egress_check_url, egress_policy
 from guichet.issuer.acs.messages.method import MethodDataError, method_data_decode, method_data_encode
@@ -33,6 +35,11 @@ METHOD_PATH = "/3ds/method"
 # An observation serves the AReq that follows its Method (within seconds), or in 2.3.1 a later one
 # naming it by threeDSMethodId: an hour covers a checkout; older ones are deleted.
 OBSERVATION_TTL = dt.timedelta(hours=1)
+# Each Method page stores a row until its traits come or the hour is over: at most this many pages a
+# minute per client address (a checkout runs one; a carrier's shared address many at once). Past it
+# the page still posts back, learning nothing, so no requestor's 10 s wait ends on a refusal.
+METHOD_PER_ADDRESS = 120
+METHOD_WINDOW = dt.timedelta(minutes=1)
 DEVICE_COOKIE = "guichet_acs_device"
 # The device cookie is set once and never renewed: a device is recognised for 13 months at most
 # (the CNIL's ceiling for such a cookie), then it is a new one.
@@ -59,7 +66,8 @@ def method_for_range(*, start: str, end: str) -> bool:
 @dataclass(frozen=True)
 class MethodPage:
     """What the Method page shows: the form posted back to the notification URL, and the token its
-    script posts with the browser's traits ("" once this Method's traits are in: nothing to collect)."""
+    script posts with the browser's traits ("" once this Method's traits are in, or past the
+    address's limit: nothing to collect)."""
 
     three_ds_server_trans_id: str
     notification_url: str
@@ -78,11 +86,12 @@ def _token_hash(trans_id: str, token: str) -> str:
     return crypto.keyed_hash("acs-method-collect", trans_id, token)
 
 
-def method_start(*, method_data: str) -> MethodPage:
+def method_start(*, method_data: str, ip: str) -> MethodPage:
     """The page for a posted threeDSMethodData; raises MethodDataError (nothing stored) when it is not
     base64url JSON with a threeDSServerTransID and an http(s) notification URL the egress policy
     accepts: the browser, not this server, posts to that URL, but a URL this server would refuse to
-    reach (an internal address) has no business in a requestor's form either."""
+    reach (an internal address) has no business in a requestor's form either. Past
+    METHOD_PER_ADDRESS pages a minute from `ip`, the page only posts back (no token, nothing stored)."""
     data = method_data_decode(method_data)
     url = data.threeDSMethodNotificationURL
     try:
@@ -93,6 +102,15 @@ def method_start(*, method_data: str) -> MethodPage:
     if not origin:
         raise MethodDataError("threeDSMethodNotificationURL has no usable origin")
     trans_id = data.threeDSServerTransID.lower()
+    page = MethodPage(
+        three_ds_server_trans_id=data.threeDSServerTransID,
+        notification_url=url,
+        notification_origin=origin,
+        notification_data=method_data_encode(three_ds_server_trans_id=data.threeDSServerTransID),
+        token="",
+    )
+    if not rate_allow(key=f"acs-method:{ip}", limit=METHOD_PER_ADDRESS, window=METHOD_WINDOW):
+        return page
     now = clock.now()
     method_purge(now=now)
     token = secrets.token_urlsafe(32)
@@ -108,13 +126,7 @@ def method_start(*, method_data: str) -> MethodPage:
                 )
         except IntegrityError:
             token = ""  # already collected (or created meanwhile): only the notification is left
-    return MethodPage(
-        three_ds_server_trans_id=data.threeDSServerTransID,
-        notification_url=url,
-        notification_origin=origin,
-        notification_data=method_data_encode(three_ds_server_trans_id=data.threeDSServerTransID),
-        token=token,
-    )
+    return dataclasses.replace(page, token=token)
 
 
 def method_purge(*, now: dt.datetime) -> int:

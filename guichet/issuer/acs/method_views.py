@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError
 
+from guichet.core.http import client_ip
 from guichet.issuer.acs import method
 from guichet.issuer.acs.messages.method import MAX_METHOD_DATA_CHARS, MethodDataError
 
@@ -48,7 +49,8 @@ def method_page(request: HttpRequest) -> HttpResponse:
     """The threeDSMethodURL: the requestor's hidden form posts `threeDSMethodData`."""
     try:
         page = method.method_start(
-            method_data=request.POST.get("threeDSMethodData", "")[: MAX_METHOD_DATA_CHARS + 1]
+            method_data=request.POST.get("threeDSMethodData", "")[: MAX_METHOD_DATA_CHARS + 1],
+            ip=client_ip(request),
         )
     except MethodDataError as exc:
         context: dict[str, object] = {"problem": str(exc)}

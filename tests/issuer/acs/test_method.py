@@ -142,6 +142,23 @@ def test_the_page_is_frameable_posts_back_to_the_notification_url_and_stores_a_p
     assert observation.token_hash != token_of(response)  # only its keyed hash
 
 
+def test_past_the_limit_per_address_the_page_only_posts_back_and_stores_nothing(client, monkeypatch):
+    monkeypatch.setattr(method, "METHOD_PER_ADDRESS", 2)
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    pages = [open_page(client, method_data(trans_id)) for trans_id in ids[:3]]
+    elsewhere = client.post(
+        "/3ds/method", {"threeDSMethodData": method_data(ids[3])}, REMOTE_ADDR="192.0.2.9"
+    )
+
+    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert [len(token_of(page)) for page in pages] == [43, 43, 0]  # the third: nothing to collect
+    third = pages[2].content.decode()
+    assert f'value="{method_data_encode(three_ds_server_trans_id=ids[2])}"' in third  # still posts back
+    assert len(token_of(elsewhere)) == 43  # another address has its own count
+    stored = sorted(str(row) for row in DeviceObservation.objects.values_list("method_trans_id", flat=True))
+    assert stored == sorted([ids[0], ids[1], ids[3]])
+
+
 def test_the_method_url_takes_only_a_post(client):
     assert client.get("/3ds/method").status_code == 405
     assert client.get("/3ds/method/collect").status_code == 405
