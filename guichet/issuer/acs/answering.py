@@ -19,6 +19,7 @@ from guichet.core import clock
 from guichet.core.masking import mask_pan
 from guichet.issuer.acs import store
 from guichet.issuer.acs.authvalue import Method, scheme_of
+from guichet.issuer.acs.device_store import DeviceSeen, device_lookup
 from guichet.issuer.acs.messages import AReq, ARes, Erro, areq_erro, parse_areq
 from guichet.issuer.acs.messages.nested import calendar_datetime
 from guichet.issuer.acs.method import OBSERVATION_TTL
@@ -34,7 +35,7 @@ from guichet.issuer.acs.services import (
     masked,
     outcome_for,
 )
-from guichet.issuer.acs.store import Built, DeviceSeen, row
+from guichet.issuer.acs.store import Built, row
 from guichet.issuer.cards.models import Card
 
 logger = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def _answer(areq: AReq, acs_trans_id: str, ip: str) -> dict[str, Any]:
     key = device_key(areq)
     device = None
     if key is not None and card is not None:
-        device = store.device_lookup(key=key, card_id=card.pk, since=now - OBSERVATION_TTL)
+        device = device_lookup(key=key, card_id=card.pk, since=now - OBSERVATION_TTL)
     context = areq_context(areq=areq, card=card, blocked_until=blocked_until, now=now, device=device)
     chosen = decide(context=context, issuer_rules=rules_load(settings.GUICHET.acs.rules))
     built = areq_build(areq=areq, acs_trans_id=acs_trans_id, ip=ip, context=context, chosen=chosen)

@@ -46,7 +46,7 @@ class RuleContext:
     no_epin_policy: str  # "refuse" or "sms_only"
     # The 3DS Method's device joined to this AReq (threeDSCompInd Y): its keyed hash ("" when there
     # is none) and whether that device was on an earlier authentication of this card that ended Y
-    # after a challenge (method.py, store.device_lookup).
+    # after a challenge (method.py, device_store.py).
     device_hash: str = ""
     device_recognised: bool = False
 

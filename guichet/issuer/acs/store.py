@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 
 from guichet.audit.models import AuditEvent
 from guichet.codes.models import CredentialThrottle
-from guichet.issuer.acs.models import AcsMessage, AcsTransaction, DeviceObservation
+from guichet.issuer.acs.models import AcsMessage, AcsTransaction
 from guichet.issuer.cards.models import Card, Cardholder
 from guichet.issuer.cards.services import pan_index
 
@@ -144,59 +144,6 @@ def card_from_row(
     )
     card.cardholder = holder
     return card, _aware(values[-1])
-
-
-@dataclass(frozen=True)
-class DeviceSeen:
-    """The 3DS Method's device of an AReq, as the rules see it."""
-
-    hash: str  # keyed hash of the device (method.py)
-    recognised: bool  # on an earlier authentication of the same card that ended Y after a challenge
-
-
-@functools.cache
-def _device_sql(vendor: str) -> str:  # noqa: ARG001 (the cache key)
-    """One SELECT by the observation's unique key: its device hash, and whether a transaction of the
-    card with that hash ended Y after a challenge (an index on card and device hash), so that the
-    AReq's path pays one indexed look-up for the 3DS Method. Parameters: card id, key, since."""
-    quote = connection.ops.quote_name
-    obs, tx = DeviceObservation._meta, AcsTransaction._meta
-
-    def column(meta: Any, alias: str, name: str) -> str:
-        return f"{alias}.{quote(meta.get_field(name).column)}"
-
-    # Identifiers only come from the models' metadata; the values are query parameters, or literals.
-    return (
-        f"SELECT {column(obs, 'o', 'device_hash')}, EXISTS (SELECT 1 FROM {quote(tx.db_table)} t"  # noqa: S608
-        f" WHERE {column(tx, 't', 'card')} = %s AND {column(tx, 't', 'device_hash')} ="
-        f" {column(obs, 'o', 'device_hash')} AND {column(tx, 't', 'trans_status')} = 'Y'"
-        f" AND {column(tx, 't', 'authentication_method')} <> '')"
-        f" FROM {quote(obs.db_table)} o WHERE {column(obs, 'o', 'method_trans_id')} = %s"
-        f" AND {column(obs, 'o', 'collected_at')} >= %s AND {column(obs, 'o', 'device_hash')} <> ''"
-    )
-
-
-def device_lookup_sql(db: BaseDatabaseWrapper = connection) -> str:
-    return _device_sql(db.vendor)
-
-
-def device_lookup_params(
-    *, key: uuid.UUID, card_id: int, since: dt.datetime, db: BaseDatabaseWrapper = connection
-) -> list[Any]:
-    """The parameters of `device_lookup_sql()`, converted as the ORM would for this database."""
-    method_key: Any = key if db.features.has_native_uuid_field else key.hex
-    return [card_id, method_key, db.ops.adapt_datetimefield_value(since)]
-
-
-def device_from_row(row: Sequence[Any] | None) -> DeviceSeen | None:
-    return None if row is None else DeviceSeen(hash=str(row[0]), recognised=bool(row[1]))
-
-
-def device_lookup(*, key: uuid.UUID, card_id: int, since: dt.datetime) -> DeviceSeen | None:
-    """The device the 3DS Method `key` observed since `since` (None: none), through Django's connection."""
-    with connection.cursor() as cursor:
-        cursor.execute(device_lookup_sql(), device_lookup_params(key=key, card_id=card_id, since=since))
-        return device_from_row(cursor.fetchone())
 
 
 Adapter = Callable[[Any], Any]

@@ -19,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from guichet.core import clock
 from guichet.issuer.acs import answering, store
+from guichet.issuer.acs.device_store import DeviceQuery, DeviceSeen
 from guichet.issuer.acs.fastpath.batcher import Batcher
 from guichet.issuer.acs.fastpath.stores import AreqStore, Offload, Row
 from guichet.issuer.acs.messages import AReq, Erro
@@ -40,6 +41,9 @@ class AreqDatabase:
         # One run at a time: the AReqs that arrive meanwhile make the next group.
         self.lookup: Batcher[str, Row | None] = Batcher(backend.lookups, max_batch=max_batch, parallel=1)
         self.store: Batcher[store.Built, None] = Batcher(backend.stores, max_batch=max_batch, parallel=1)
+        self.device: Batcher[DeviceQuery, DeviceSeen | None] = Batcher(
+            backend.devices, max_batch=max_batch, parallel=1
+        )
 
     async def close(self) -> None:
         await self.backend.close()
@@ -70,8 +74,8 @@ async def _answer(areq: AReq, acs_trans_id: str, ip: str, db: AreqDatabase) -> d
     card, blocked_until = store.card_from_row(row, db.django)
     key = answering.device_key(areq)
     device = None
-    if key is not None and card is not None:  # the 3DS Method's device: one indexed look-up
-        device = await db.backend.device(key=key, card_id=card.pk, since=now - OBSERVATION_TTL)
+    if key is not None and card is not None:  # the 3DS Method's device, grouped with other AReqs'
+        device = await db.device(DeviceQuery(key=key, card_id=card.pk, since=now - OBSERVATION_TTL))
     context = answering.areq_context(
         areq=areq, card=card, blocked_until=blocked_until, now=now, device=device
     )

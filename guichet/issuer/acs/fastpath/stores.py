@@ -1,17 +1,15 @@
 """The AReq's two database steps on the event loop, one interface for both databases.
 
-`AreqStore.lookups` reads the cards of several AReqs in one query; `AreqStore.stores` writes their
-rows in one transaction. PostgreSQL (`PgStore`): asynchronous connections on the loop. SQLite
-(`ThreadStore`): Django's connection in a thread (SQLite's connections are per thread), one
-transaction, so one WAL sync, for the AReqs that arrived together. `areq_store_for` chooses by the
+`AreqStore.lookups` reads the cards of several AReqs in one query, `AreqStore.devices` their 3DS
+Method devices; `AreqStore.stores` writes their rows in one transaction. PostgreSQL (`PgStore`):
+asynchronous connections on the loop. SQLite (`ThreadStore`): Django's connection in a thread
+(SQLite's connections are per thread), one transaction, so one WAL sync, for the AReqs that arrived
+together. `areq_store_for` chooses by the
 database Django is configured with; nothing else asks which one it is.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -19,7 +17,8 @@ import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from guichet.issuer.acs import store
+from guichet.issuer.acs import device_store, store
+from guichet.issuer.acs.device_store import DeviceQuery, DeviceSeen
 from guichet.issuer.acs.fastpath.pgpool import AsyncDatabase
 
 Offload = Callable[..., Awaitable[Any]]  # offload(fn, *args): fn(*args) in a thread, awaited
@@ -35,8 +34,8 @@ class AreqStore(Protocol):
         """Store each AReq's rows; per AReq None when stored, else its error."""
         ...
 
-    async def device(self, *, key: uuid.UUID, card_id: int, since: dt.datetime) -> store.DeviceSeen | None:
-        """The 3DS Method's device of an AReq (`store.device_lookup`); None when none was observed."""
+    async def devices(self, queries: list[DeviceQuery]) -> Sequence[DeviceSeen | None]:
+        """The 3DS Method's device of each AReq (`device_store.device_lookup`), in order (None: none)."""
         ...
 
     async def close(self) -> None: ...
@@ -56,10 +55,8 @@ class ThreadStore:
         results: list[BaseException | None] = await self.offload(store.areq_store_many, built)
         return results
 
-    async def device(self, *, key: uuid.UUID, card_id: int, since: dt.datetime) -> store.DeviceSeen | None:
-        seen: store.DeviceSeen | None = await self.offload(
-            functools.partial(store.device_lookup, key=key, card_id=card_id, since=since)
-        )
+    async def devices(self, queries: list[DeviceQuery]) -> Sequence[DeviceSeen | None]:
+        seen: list[DeviceSeen | None] = await self.offload(device_store.device_lookup_many, queries)
         return seen
 
     async def close(self) -> None:
@@ -107,20 +104,21 @@ class PgStore:
                     outcomes.append(exc)
             return outcomes
 
-    async def device(self, *, key: uuid.UUID, card_id: int, since: dt.datetime) -> store.DeviceSeen | None:
-        # Not grouped with other AReqs' (only those with threeDSCompInd Y and a known card ask), and
-        # retried once on a fresh connection like the card look-up: a read can be repeated.
-        sql = store.device_lookup_sql(self.django)
-        params = store.device_lookup_params(key=key, card_id=card_id, since=since, db=self.django)
+    async def devices(self, queries: list[DeviceQuery]) -> Sequence[DeviceSeen | None]:
+        # Retried once on a fresh connection like the card look-up: a read can be repeated.
+        sql, params = (
+            device_store.device_lookup_many_sql(),
+            device_store.device_lookup_many_params(queries),
+        )
         for attempt in (1, 2):
             try:
                 async with self.pool.connection() as connection:
                     cursor = await connection.execute(sql, params, prepare=True)
-                    return store.device_from_row(await cursor.fetchone())
+                    return device_store.devices_in_order(await cursor.fetchall(), queries)
             except psycopg.OperationalError:
                 if attempt == 2:
                     raise
-        return None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
     async def _store(
