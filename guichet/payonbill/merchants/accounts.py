@@ -18,8 +18,8 @@ from guichet.audit.services import audit_record
 from guichet.codes.ratelimit import rate_store
 from guichet.core import clock, crypto
 from guichet.core.egress import EgressRefused, egress_check_url, egress_policy
-from guichet.payonbill.merchants.errors import TooManyFailedAuthentications
 from guichet.payonbill.merchants.models import ApiKey, Merchant
+from guichet.webapi.errors import TooManyFailedAuthentications
 
 API_KEY_PREFIX = "gk_"
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a visible prefix, not a secret)

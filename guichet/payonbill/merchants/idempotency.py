@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -13,17 +12,11 @@ from django.db import IntegrityError, transaction
 from guichet.core import clock
 from guichet.payonbill.merchants.errors import MerchantError
 from guichet.payonbill.merchants.models import IdempotencyRecord, Merchant
+from guichet.webapi.requests import ApiAnswer
 
 
 def _request_hash(scope: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(f"{scope}\n{json.dumps(body, sort_keys=True)}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class ApiAnswer:
-    status: int
-    body: dict[str, Any]
-    replayed: bool = False
 
 
 def idempotent(

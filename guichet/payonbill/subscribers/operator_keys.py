@@ -14,14 +14,9 @@ from guichet.audit.services import audit_record
 from guichet.codes.ratelimit import rate_store
 from guichet.core import clock, crypto
 from guichet.payonbill.subscribers.models import OperatorApiKey
+from guichet.webapi.errors import TooManyFailedAuthentications
 
 OPERATOR_KEY_PREFIX = "ok_"
-
-
-class TooManyOperatorKeyFailures(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__("too many failed authentications")
-        self.retry_after_s = retry_after_s
 
 
 def _key_hash(api_key: str) -> str:
@@ -54,7 +49,7 @@ def operator_key_revoke(*, prefix: str) -> OperatorApiKey:
 
 def operator_authenticate(*, api_key: str, ip: str = "") -> OperatorApiKey | None:
     """The active key, or None (401). Failures are counted per address, with the merchants' limits
-    (GUICHET_API_KEY_FAILURE_*); beyond them this raises TooManyOperatorKeyFailures (429)."""
+    (GUICHET_API_KEY_FAILURE_*); beyond them this raises TooManyFailedAuthentications (429)."""
     key = None
     if api_key.startswith(OPERATOR_KEY_PREFIX) and len(api_key) <= 100:
         key = OperatorApiKey.objects.filter(key_hash=_key_hash(api_key)).first()
@@ -65,7 +60,7 @@ def operator_authenticate(*, api_key: str, ip: str = "") -> OperatorApiKey | Non
         f"operator:key-failure:{ip}", dt.timedelta(seconds=config.api_key_failure_window_s)
     )
     if failures > config.api_key_failure_limit:
-        raise TooManyOperatorKeyFailures(retry_after_s=config.api_key_failure_window_s)
+        raise TooManyFailedAuthentications(retry_after_s=config.api_key_failure_window_s)
     audit_record(
         event=Event.SUBSCRIBERS_OPERATOR_KEY_REJECTED,
         subject=f"key:{key.prefix}" if key else "",

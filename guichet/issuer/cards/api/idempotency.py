@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -15,13 +14,7 @@ from django.db import IntegrityError, transaction
 from guichet.core import clock
 from guichet.issuer.cards.lifecycle import LifecycleError
 from guichet.issuer.cards.models import IssuerIdempotencyRecord
-
-
-@dataclass(frozen=True)
-class ApiAnswer:
-    status: int
-    body: dict[str, Any]
-    replayed: bool = False
+from guichet.webapi.requests import ApiAnswer
 
 
 def _request_hash(scope: str, body: dict[str, Any]) -> str:

@@ -12,23 +12,13 @@ from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.codes.ratelimit import rate_store
 from guichet.core import clock, crypto
-from guichet.issuer.cards.lifecycle import LifecycleError
 from guichet.issuer.cards.models import IssuerApiKey
+from guichet.webapi.errors import TooManyFailedAuthentications
 
 KEY_PREFIX = "gi_"
 # Wrong keys per client address before 429; the issuer's systems are few and known (no setting).
 FAILURE_LIMIT = 20
 FAILURE_WINDOW = dt.timedelta(minutes=10)
-
-
-class TooManyFailedAuthentications(LifecycleError):
-    def __init__(self) -> None:
-        super().__init__(
-            "too_many_failed_authentications",
-            "too many requests with a wrong or revoked API key from this address; retry later.",
-            status=429,
-        )
-        self.retry_after_s = int(FAILURE_WINDOW.total_seconds())
 
 
 def _key_hash(api_key: str) -> str:
@@ -69,7 +59,7 @@ def issuer_authenticate(*, api_key: str, ip: str = "") -> IssuerApiKey | None:
         return key
     failures = rate_store().hit(f"issuer:key-failure:{ip}", FAILURE_WINDOW)
     if failures > FAILURE_LIMIT:
-        raise TooManyFailedAuthentications
+        raise TooManyFailedAuthentications(retry_after_s=int(FAILURE_WINDOW.total_seconds()))
     audit_record(
         event=Event.CARDS_KEY_REJECTED,
         subject=f"key:{key.prefix}" if key else "",
