@@ -15,6 +15,7 @@ SOURCES = (
     "guichet/webapi/errors.py",
     "guichet/webapi/requests.py",
     "guichet/webapi/views.py",
+    "guichet/webapi/idempotency.py",
     "guichet/core/middleware.py",
 )
 
