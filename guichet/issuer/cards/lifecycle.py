@@ -33,20 +33,14 @@ from guichet.issuer.cards.services import (
     pan_problem,
     phone_problem,
 )
+from guichet.webapi.errors import ApiError
 
 MAX_HOLD_HOURS = 720  # 30 days
 ALERT_LANGUAGES = ("fr", "en")
 
 
-class LifecycleError(Exception):
+class LifecycleError(ApiError):
     """A change the domain refuses; `code` is machine-readable, `field` names the input at fault."""
-
-    def __init__(self, code: str, message: str, *, field: str = "", status: int = 422) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 class CardNotFound(LifecycleError):

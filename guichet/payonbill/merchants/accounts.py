@@ -15,13 +15,13 @@ from django.db import transaction
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
-from guichet.codes.ratelimit import rate_store
 from guichet.core import clock, crypto
 from guichet.core.egress import EgressRefused, egress_check_url, egress_policy
-from guichet.payonbill.merchants.errors import TooManyFailedAuthentications
 from guichet.payonbill.merchants.models import ApiKey, Merchant
+from guichet.webapi.errors import TooManyFailedAuthentications
+from guichet.webapi.keys import KeyKind
 
-API_KEY_PREFIX = "gk_"
+KEYS = KeyKind(prefix="gk_", hash_label="merchants/api-key", failures="merchants:key-failure")
 SECRET_PREFIX = "whsec_"  # noqa: S105 (a visible prefix, not a secret)
 
 
@@ -34,10 +34,6 @@ class MerchantCreated:
 
 def _secret_label(merchant: Merchant) -> str:
     return f"merchant-secret:{merchant.pk}"
-
-
-def _key_hash(api_key: str) -> str:
-    return crypto.keyed_hash("merchants/api-key", api_key)
 
 
 def normalise_host(host: str) -> str:
@@ -130,18 +126,16 @@ def merchant_key_add(*, merchant: Merchant, label: str = "") -> tuple[ApiKey, st
 
     Returns the stored key and the clear key, which is shown once and never again.
     """
-    # "gk_" + 8 characters that identify the key in lists and logs, "_", then the secret part.
-    ident = secrets.token_hex(4)
-    clear = f"{API_KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
+    new = KEYS.new()
     key = ApiKey.objects.create(
         merchant=merchant,
-        prefix=f"{API_KEY_PREFIX}{ident}",
-        key_hash=_key_hash(clear),
+        prefix=new.prefix,
+        key_hash=new.key_hash,
         label=label[:100],
         created_at=clock.now(),
     )
     audit_record(event=Event.MERCHANTS_KEY_CREATED, subject=f"merchant:{merchant.pk}", key=key.prefix)
-    return key, clear
+    return key, new.clear
 
 
 def merchant_key_revoke(*, prefix: str) -> ApiKey:
@@ -162,17 +156,16 @@ def merchant_authenticate(*, api_key: str, ip: str = "") -> Merchant | None:
     wrong keys cannot make the audit table grow without bound.
     """
     key = None
-    if api_key.startswith(API_KEY_PREFIX) and len(api_key) <= 100:
-        key = ApiKey.objects.select_related("merchant").filter(key_hash=_key_hash(api_key)).first()
+    lookup = KEYS.lookup_hash(api_key)
+    if lookup is not None:
+        key = ApiKey.objects.select_related("merchant").filter(key_hash=lookup).first()
     if key is not None and key.revoked_at is None and key.merchant.is_active:
         # A valid key is served even from an address over its failure limit: merchants share NAT
         # and cloud egress addresses, and a neighbour guessing keys must not lock them out. Only
         # failures are limited, and guessing a 32-byte key is hopeless anyway.
         return key.merchant
     config = settings.GUICHET.merchants
-    failures = rate_store().hit(
-        f"merchants:key-failure:{ip}", dt.timedelta(seconds=config.api_key_failure_window_s)
-    )
+    failures = KEYS.failure(ip=ip, window=dt.timedelta(seconds=config.api_key_failure_window_s))
     subject = f"key:{key.prefix}" if key else ""
     reason = "unknown" if key is None else "revoked" if key.revoked_at else "merchant_inactive"
     if failures <= config.api_key_failure_limit:

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
+from guichet.webapi.errors import ApiError
 
-class MerchantError(Exception):
+
+class MerchantError(ApiError):
     """A request the domain refuses; `code` is the machine-readable error of the API."""
-
-    def __init__(self, code: str, message: str, *, field: str = "", status: int = 422) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.status = status
-
-
-class TooManyFailedAuthentications(MerchantError):
-    """Too many wrong or revoked API keys from one client address in the current window."""
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(
-            "too_many_failed_authentications",
-            "too many requests with a wrong or revoked API key from this address; retry later.",
-            status=429,
-        )
-        self.retry_after_s = retry_after_s
 
 
 class PaymentNotFound(MerchantError):

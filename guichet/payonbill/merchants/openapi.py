@@ -6,9 +6,19 @@ import functools
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from guichet.payonbill.merchants import schemas
+from guichet.webapi.openapi import (
+    ErrorCodes,
+    error_responses,
+    error_schemas,
+    idempotency_parameter,
+    json_response,
+    model_schemas,
+    openapi_frame,
+    openapi_path,
+    ref,
+)
 
 MODELS: tuple[type[BaseModel], ...] = (
     schemas.PaymentCreate,
@@ -21,18 +31,10 @@ MODELS: tuple[type[BaseModel], ...] = (
 )
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
 # Every error the API answers, by status, with what it means. The document lists them per response
 # (an enum of `error.code`), docs/merchants.md's table says the same, and
 # tests/payonbill/merchants/test_documented_errors.py checks both against the codes the code raises.
-ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
+ERROR_CODES: ErrorCodes = {
     400: (
         "Bad JSON, query parameter or Idempotency-Key, a character no field allows (U+0000, a lone "
         "surrogate, a non-character) anywhere in the request, or too many query parameters",
@@ -77,38 +79,16 @@ ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
 COMMON = (400, 401, 429, 500, 503)
 
 
-def _error_schema(status: int) -> dict[str, Any]:
-    """`Error` with `error.code` narrowed to the codes of `status`."""
-    codes = list(ERROR_CODES[status][1])
-    return {
-        "allOf": [_ref("Error")],
-        "properties": {"error": {"properties": {"code": {"enum": codes}}}},
-    }
-
-
 def _errors(*statuses: int) -> dict[str, Any]:
-    responses: dict[str, Any] = {}
-    for status in sorted({*statuses, *COMMON}):
-        meaning, codes = ERROR_CODES[status]
-        description = f"{meaning}: " + ", ".join(f"`{code}`" for code in codes)
-        responses[str(status)] = _json(f"Error{status}", description)
-        if status in (429, 503):
-            responses[str(status)]["headers"] = {
-                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
-            }
-    return responses
+    return error_responses(ERROR_CODES, {*statuses, *COMMON})
 
 
-IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "1 to 255 printable ASCII characters (space to `~`), scoped to the merchant (and, for "
+IDEMPOTENCY = idempotency_parameter(
+    "1 to 255 printable ASCII characters (space to `~`), scoped to the merchant (and, for "
     "refunds, to the payment). A repeat with the same body gets the first answer (header "
     "`Idempotent-Replayed: true`); with a different body, error `idempotency_key_reused`; a key that "
-    "breaks this rule, error `invalid_idempotency_key`.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
-}
+    "breaks this rule, error `invalid_idempotency_key`."
+)
 _MOMENT = {
     "type": "string",
     "description": "A date (`2026-11-01`, midnight UTC) or an ISO 8601 date-time with its offset",
@@ -160,21 +140,15 @@ PAYMENT_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "
 
 @functools.cache
 def openapi_document() -> dict[str, Any]:
-    _, definitions = models_json_schema(
-        [(model, "validation") for model in MODELS], ref_template="#/components/schemas/{model}"
-    )
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Guichet merchant API",
-            "version": "1",
-            "description": "Pay-on-bill payments and refunds. Amounts are integers in minor units. "
-            "Events are posted to the notification URL, signed in the `Guichet-Signature` header "
-            "(schema `Event`).",
-        },
-        "servers": [{"url": "/api/v1"}],
-        "security": [{"apiKey": []}],
-        "paths": {
+    return openapi_frame(
+        title="Guichet merchant API",
+        description="Pay-on-bill payments and refunds. Amounts are integers in minor units. "
+        "Events are posted to the notification URL, signed in the `Guichet-Signature` header "
+        "(schema `Event`).",
+        server="/api/v1",
+        scheme="apiKey",
+        scheme_description="An API key",
+        paths={
             "/payments": {
                 "post": {
                     "operationId": "createPayment",
@@ -182,10 +156,10 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [IDEMPOTENCY],
                     "requestBody": {
                         "required": True,
-                        "content": {"application/json": {"schema": _ref("PaymentCreate")}},
+                        "content": {"application/json": {"schema": ref("PaymentCreate")}},
                     },
                     "responses": {
-                        "201": _json("PaymentOut", "Created (or the replayed first answer)"),
+                        "201": json_response("PaymentOut", "Created (or the replayed first answer)"),
                         **_errors(409, 413, 415, 422),
                     },
                 },
@@ -193,7 +167,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listPayments",
                     "summary": "This merchant's payments, newest first, filtered, a page at a time",
                     "parameters": LIST_PARAMETERS,
-                    "responses": {"200": _json("PaymentList", "The payments"), **_errors()},
+                    "responses": {"200": json_response("PaymentList", "The payments"), **_errors()},
                 },
             },
             "/payments/{id}": {
@@ -201,7 +175,7 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "getPayment",
                     "summary": "Read a payment",
                     "parameters": [PAYMENT_ID],
-                    "responses": {"200": _json("PaymentOut", "The payment"), **_errors(404)},
+                    "responses": {"200": json_response("PaymentOut", "The payment"), **_errors(404)},
                 }
             },
             "/payments/{id}/refunds": {
@@ -211,30 +185,18 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [PAYMENT_ID, IDEMPOTENCY],
                     "requestBody": {
                         "required": False,
-                        "content": {"application/json": {"schema": _ref("RefundCreate")}},
+                        "content": {"application/json": {"schema": ref("RefundCreate")}},
                     },
                     "responses": {
-                        "201": _json("RefundOut", "Refunded (or the replayed first answer)"),
+                        "201": json_response("RefundOut", "Refunded (or the replayed first answer)"),
                         **_errors(404, 409, 413, 415, 422),
                     },
                 }
             },
-            "/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {
-                        "200": {"description": "OpenAPI 3.1 document"},
-                        "400": _json(
-                            "Error400", ERROR_CODES[400][0] + ": `invalid_character`, `invalid_request`"
-                        ),
-                    },
-                }
-            },
+            "/openapi.json": openapi_path(
+                operation_id="openapi",
+                bad_request=ERROR_CODES[400][0] + ": `invalid_character`, `invalid_request`",
+            ),
         },
-        "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "An API key"}},
-            "schemas": definitions["$defs"] | {f"Error{s}": _error_schema(s) for s in ERROR_CODES},
-        },
-    }
+        schemas=model_schemas([(model, "validation") for model in MODELS]) | error_schemas(ERROR_CODES),
+    )

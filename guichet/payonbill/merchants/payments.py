@@ -24,10 +24,11 @@ from guichet.core.money import ISO_4217
 from guichet.payonbill.merchants import models as m
 from guichet.payonbill.merchants.accounts import check_http_url
 from guichet.payonbill.merchants.errors import MerchantError, PaymentNotFound, PaymentRefused
-from guichet.payonbill.merchants.idempotency import ApiAnswer, idempotent
+from guichet.payonbill.merchants.idempotency import idempotent
 from guichet.payonbill.merchants.models import Merchant, Payment
 from guichet.payonbill.merchants.notifications import notify
 from guichet.payonbill.merchants.representation import payment_json, public_id_new
+from guichet.webapi.requests import ApiAnswer
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ from guichet.core import clock
 from guichet.payonbill.merchants import models as m
 from guichet.payonbill.merchants.billing import biller
 from guichet.payonbill.merchants.errors import MerchantError, PaymentNotFound
-from guichet.payonbill.merchants.idempotency import ApiAnswer, idempotent
+from guichet.payonbill.merchants.idempotency import idempotent
 from guichet.payonbill.merchants.models import Merchant, Refund
 from guichet.payonbill.merchants.notifications import notify
 from guichet.payonbill.merchants.payments import payment_locked
 from guichet.payonbill.merchants.representation import public_id_new, refund_json
+from guichet.webapi.requests import ApiAnswer
 
 
 def refund_create(

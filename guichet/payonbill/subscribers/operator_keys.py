@@ -4,42 +4,29 @@ keys, shown once, stored as a keyed hash and a visible prefix, revoked rather th
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 from django.conf import settings
 
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
-from guichet.codes.ratelimit import rate_store
-from guichet.core import clock, crypto
+from guichet.core import clock
 from guichet.payonbill.subscribers.models import OperatorApiKey
+from guichet.webapi.errors import TooManyFailedAuthentications
+from guichet.webapi.keys import KeyKind, key_name_check
 
-OPERATOR_KEY_PREFIX = "ok_"
-
-
-class TooManyOperatorKeyFailures(Exception):
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__("too many failed authentications")
-        self.retry_after_s = retry_after_s
-
-
-def _key_hash(api_key: str) -> str:
-    return crypto.keyed_hash("subscribers/operator-key", api_key)
+KEYS = KeyKind(prefix="ok_", hash_label="subscribers/operator-key", failures="operator:key-failure")
 
 
 def operator_key_add(*, name: str) -> tuple[OperatorApiKey, str]:
     """A new key for the operator's billing system; returns it stored and in clear (shown once)."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise ValueError("the name must have 1 to 100 characters")
-    ident = secrets.token_hex(4)
-    clear = f"{OPERATOR_KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
+    name = key_name_check(name=name)
+    new = KEYS.new()
     key = OperatorApiKey.objects.create(
-        name=name, prefix=f"{OPERATOR_KEY_PREFIX}{ident}", key_hash=_key_hash(clear), created_at=clock.now()
+        name=name, prefix=new.prefix, key_hash=new.key_hash, created_at=clock.now()
     )
     audit_record(event=Event.SUBSCRIBERS_OPERATOR_KEY_CREATED, subject=f"key:{key.prefix}", name=name)
-    return key, clear
+    return key, new.clear
 
 
 def operator_key_revoke(*, prefix: str) -> OperatorApiKey:
@@ -54,18 +41,17 @@ def operator_key_revoke(*, prefix: str) -> OperatorApiKey:
 
 def operator_authenticate(*, api_key: str, ip: str = "") -> OperatorApiKey | None:
     """The active key, or None (401). Failures are counted per address, with the merchants' limits
-    (GUICHET_API_KEY_FAILURE_*); beyond them this raises TooManyOperatorKeyFailures (429)."""
+    (GUICHET_API_KEY_FAILURE_*); beyond them this raises TooManyFailedAuthentications (429)."""
     key = None
-    if api_key.startswith(OPERATOR_KEY_PREFIX) and len(api_key) <= 100:
-        key = OperatorApiKey.objects.filter(key_hash=_key_hash(api_key)).first()
+    lookup = KEYS.lookup_hash(api_key)
+    if lookup is not None:
+        key = OperatorApiKey.objects.filter(key_hash=lookup).first()
     if key is not None and key.revoked_at is None:
         return key
     config = settings.GUICHET.merchants
-    failures = rate_store().hit(
-        f"operator:key-failure:{ip}", dt.timedelta(seconds=config.api_key_failure_window_s)
-    )
+    failures = KEYS.failure(ip=ip, window=dt.timedelta(seconds=config.api_key_failure_window_s))
     if failures > config.api_key_failure_limit:
-        raise TooManyOperatorKeyFailures(retry_after_s=config.api_key_failure_window_s)
+        raise TooManyFailedAuthentications(retry_after_s=config.api_key_failure_window_s)
     audit_record(
         event=Event.SUBSCRIBERS_OPERATOR_KEY_REJECTED,
         subject=f"key:{key.prefix}" if key else "",

@@ -13,9 +13,11 @@ from guichet.core.http import client_ip
 from guichet.core.middleware import DATABASE_DOWN, database_unavailable_json
 from guichet.payonbill.subscribers.billexport import bill_line_json
 from guichet.payonbill.subscribers.billfeed import bill_lines_after
-from guichet.payonbill.subscribers.operator_keys import TooManyOperatorKeyFailures, operator_authenticate
+from guichet.payonbill.subscribers.operator_keys import operator_authenticate
 from guichet.payonbill.subscribers.operator_openapi import operator_openapi_document
 from guichet.payonbill.subscribers.operator_schemas import BillLinePage
+from guichet.webapi.errors import TooManyFailedAuthentications
+from guichet.webapi.requests import bearer_key, error_json
 
 log = logging.getLogger("guichet.payonbill.subscribers")
 
@@ -23,12 +25,7 @@ MAX_LIMIT = 1000
 
 
 def _error(status: int, code: str, message: str, field: str = "") -> JsonResponse:
-    response = JsonResponse(
-        {"error": {"code": code, "message": message, "field": field or None}}, status=status
-    )
-    if status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="guichet-operator"'
-    return response
+    return error_json(status, code, message, field, realm="guichet-operator")
 
 
 @csrf_exempt
@@ -37,11 +34,11 @@ def bill_lines(request: HttpRequest) -> HttpResponse:
         response = _error(405, "method_not_allowed", "use GET.")
         response["Allow"] = "GET"
         return response
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    key = bearer_key(request)
+    if key is None:
         return _error(401, "missing_api_key", "send the operator API key as `Authorization: Bearer <key>`.")
     try:
-        if operator_authenticate(api_key=key.strip(), ip=client_ip(request)) is None:
+        if operator_authenticate(api_key=key, ip=client_ip(request)) is None:
             return _error(401, "invalid_api_key", "this operator API key is unknown or revoked.")
         after = request.GET.get("after", "0")
         if not re.fullmatch(r"[0-9]{1,18}", after):
@@ -63,7 +60,7 @@ def bill_lines(request: HttpRequest) -> HttpResponse:
             }
         )
         return JsonResponse(page.model_dump(mode="json"))
-    except TooManyOperatorKeyFailures as exc:
+    except TooManyFailedAuthentications as exc:  # this API's own message
         response = _error(429, "too_many_failed_authentications", "too many wrong keys from this address.")
         response["Retry-After"] = str(exc.retry_after_s)
         return response

@@ -3,18 +3,17 @@ docs/merchants.md's table says are one set of (status, code) pairs; API answers 
 
 from __future__ import annotations
 
-import ast
-import re
-
 import pytest
 
 from guichet.payonbill.merchants.openapi import COMMON, ERROR_CODES, openapi_document
 from guichet.payonbill.merchants.payments import payment_complete
 from tests.payonbill.merchants.conftest import Api, payment_body
 from tests.payonbill.merchants.test_payments import Bill
-from tests.support.paths import ROOT
+from tests.support import api_errors
+from tests.support.api_errors import Pairs
 
-# Where the API's errors are raised: its views and service modules, and the middleware that answers for it.
+# Where the API's errors are raised: its views and service modules, the kernel's frame of the JSON
+# APIs (guichet/webapi/) and the middleware that answers for it.
 SOURCES = (
     "guichet/payonbill/merchants/views.py",
     "guichet/payonbill/merchants/errors.py",
@@ -23,108 +22,24 @@ SOURCES = (
     "guichet/payonbill/merchants/listing.py",
     "guichet/payonbill/merchants/idempotency.py",
     "guichet/payonbill/merchants/refunds.py",
+    "guichet/webapi/errors.py",
+    "guichet/webapi/requests.py",
+    "guichet/webapi/views.py",
+    "guichet/webapi/idempotency.py",
     "guichet/core/middleware.py",
 )
-CODE = re.compile(r"[a-z]+(?:_[a-z]+)+")
-Pairs = set[tuple[int, str]]
-
-
-def _codes(
-    node: ast.AST, module: ast.Module, function: ast.AST | None, seen: frozenset[str] = frozenset()
-) -> set[str]:
-    """The error codes an expression can evaluate to: its string constants, those of a local variable
-    it names (its assignments in the function), and the values of a module-level dict it uses."""
-    found: set[str] = set()
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and CODE.fullmatch(sub.value):
-            found.add(sub.value)
-        elif isinstance(sub, ast.Name) and sub.id not in seen:
-            local = list(ast.walk(function)) if function is not None else []
-            for assign in [*local, *module.body]:  # the function's assignments, then the module's own
-                if (
-                    isinstance(assign, ast.Assign)
-                    and any(isinstance(t, ast.Name) and t.id == sub.id for t in assign.targets)
-                    and assign.value is not node
-                ):
-                    value = assign.value
-                    if isinstance(value, ast.Dict):
-                        found |= {str(v.value) for v in value.values if isinstance(v, ast.Constant)}
-                    else:
-                        found |= _codes(value, module, function, seen | {sub.id})
-    return found
-
-
-def _status(call: ast.Call, default: int) -> int:
-    for keyword in call.keywords:
-        if keyword.arg == "status":
-            assert isinstance(keyword.value, ast.Constant), ast.unparse(call)
-            return int(str(keyword.value.value))
-    return default
-
-
-def _literal_code(call: ast.Call) -> str:
-    """The code of a JSON error written out in a JsonResponse(...), or "" (built from a variable)."""
-    for node in ast.walk(call):
-        if isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values, strict=True):
-                if isinstance(key, ast.Constant) and key.value == "code" and isinstance(value, ast.Constant):
-                    return str(value.value)
-    return ""
-
-
-def _is_merchant_error(scope: ast.AST) -> bool:
-    return isinstance(scope, ast.ClassDef) and any(
-        ast.unparse(b).endswith("MerchantError") for b in scope.bases
-    )
 
 
 def raised_by_the_code() -> Pairs:
-    pairs: Pairs = set()
-    for source in SOURCES:
-        module = ast.parse((ROOT / source).read_text())
-        functions = [f for f in ast.walk(module) if isinstance(f, ast.FunctionDef | ast.ClassDef)]
-        for scope in functions:
-            for call in ast.walk(scope):
-                if not isinstance(call, ast.Call):
-                    continue
-                name = ast.unparse(call.func)
-                if (
-                    name == "MerchantError" or (name == "super().__init__" and _is_merchant_error(scope))
-                ) and call.args:
-                    codes, status = _codes(call.args[0], module, scope), _status(call, 422)
-                elif name == "error" and len(call.args) >= 2 and isinstance(call.args[0], ast.Constant):
-                    codes, status = _codes(call.args[1], module, scope), int(str(call.args[0].value))
-                elif name == "_refused" and len(call.args) >= 3:
-                    codes, status = _codes(call.args[2], module, scope), 400
-                elif name == "JsonResponse" and _literal_code(call):
-                    codes, status = {_literal_code(call)}, _status(call, 200)
-                else:
-                    continue
-                pairs |= {(status, code) for code in codes}
-    return pairs
+    return api_errors.raised_by_the_code(SOURCES, errors=("MerchantError", "ApiError"))
 
 
 def in_the_openapi_document() -> Pairs:
-    schemas = openapi_document()["components"]["schemas"]
-    pairs: Pairs = set()
-    for item in openapi_document()["paths"].values():
-        for operation in item.values():
-            for status, response in operation["responses"].items():
-                if status.startswith(("4", "5")):
-                    name = response["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
-                    enum = schemas[name]["properties"]["error"]["properties"]["code"]["enum"]
-                    pairs |= {(int(status), code) for code in enum}
-    return pairs | {(405, "method_not_allowed")}  # for the methods the document does not list
+    return api_errors.in_the_openapi_document(openapi_document())
 
 
 def in_the_readme() -> Pairs:
-    text = (ROOT / "docs" / "merchants.md").read_text()
-    table = text[text.index("| status | `code` |") :].split("\n\n", 1)[0]
-    pairs: Pairs = set()
-    for row in table.splitlines()[2:]:
-        status, codes = row.strip("|").split("|", 1)
-        pairs |= {(int(status), code) for code in re.findall(r"`([^`]+)`", codes) if CODE.fullmatch(code)}
-    return pairs
+    return api_errors.in_the_docs("merchants.md")
 
 
 def test_the_code_the_document_and_the_readme_list_the_same_errors() -> None:

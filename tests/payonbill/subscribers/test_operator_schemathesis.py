@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from hypothesis import HealthCheck, settings
 
 from guichet.payonbill.subscribers.operator_keys import operator_key_add
-from tests.payonbill.merchants.test_schemathesis import CHECKS, same_connection  # noqa: F401 (fixture)
 from tests.payonbill.subscribers.billfeed_support import charge, in_period
 from tests.payonbill.subscribers.factories import make_contract
+from tests.support.schemathesis_api import CHECKS, api_settings, same_connection  # noqa: F401 (fixture)
 
 schema = schemathesis.openapi.from_wsgi("/api/operator/v1/openapi.json", WSGIHandler())
 
@@ -25,15 +24,6 @@ def operator_key(db: None, same_connection: None) -> str:  # noqa: F811 (the fix
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(
-    max_examples=25,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.filter_too_much,
-    ],
-)
+@api_settings(max_examples=25)
 def test_the_operator_api_answers_as_its_document_says(case: schemathesis.Case, operator_key: str) -> None:
     case.call_and_validate(headers={"Authorization": f"Bearer {operator_key}"}, checks=CHECKS)

@@ -5,48 +5,30 @@ other's."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 
 from guichet.audit.events import Event
 from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
-from guichet.codes.ratelimit import rate_store
-from guichet.core import clock, crypto
-from guichet.issuer.cards.lifecycle import LifecycleError
+from guichet.core import clock
 from guichet.issuer.cards.models import IssuerApiKey
+from guichet.webapi.errors import TooManyFailedAuthentications
+from guichet.webapi.keys import KeyKind, key_name_check
 
-KEY_PREFIX = "gi_"
+KEYS = KeyKind(prefix="gi_", hash_label="issuer/api-key", failures="issuer:key-failure")
 # Wrong keys per client address before 429; the issuer's systems are few and known (no setting).
 FAILURE_LIMIT = 20
 FAILURE_WINDOW = dt.timedelta(minutes=10)
 
 
-class TooManyFailedAuthentications(LifecycleError):
-    def __init__(self) -> None:
-        super().__init__(
-            "too_many_failed_authentications",
-            "too many requests with a wrong or revoked API key from this address; retry later.",
-            status=429,
-        )
-        self.retry_after_s = int(FAILURE_WINDOW.total_seconds())
-
-
-def _key_hash(api_key: str) -> str:
-    return crypto.keyed_hash("issuer/api-key", api_key)
-
-
 def issuer_key_add(*, name: str) -> tuple[IssuerApiKey, str]:
     """A new issuer API key; returns it and the clear key, shown once and never again."""
-    name = name.strip()
-    if not name or len(name) > 100:
-        raise ValueError("the name must have 1 to 100 characters")
-    ident = secrets.token_hex(4)
-    clear = f"{KEY_PREFIX}{ident}_{secrets.token_urlsafe(32)}"
+    name = key_name_check(name=name)
+    new = KEYS.new()
     key = IssuerApiKey.objects.create(
-        prefix=f"{KEY_PREFIX}{ident}", key_hash=_key_hash(clear), name=name, created_at=clock.now()
+        prefix=new.prefix, key_hash=new.key_hash, name=name, created_at=clock.now()
     )
     audit_record(event=Event.CARDS_KEY_CREATED, subject=f"key:{key.prefix}", name=name)
-    return key, clear
+    return key, new.clear
 
 
 def issuer_key_revoke(*, prefix: str) -> IssuerApiKey:
@@ -63,13 +45,13 @@ def issuer_authenticate(*, api_key: str, ip: str = "") -> IssuerApiKey | None:
     """The active key, or None (401). Past FAILURE_LIMIT failures from `ip` in the window, raises
     TooManyFailedAuthentications; only the refusals within the limit are audited."""
     key = None
-    if api_key.startswith(KEY_PREFIX) and len(api_key) <= 100:
-        key = IssuerApiKey.objects.filter(key_hash=_key_hash(api_key)).first()
+    lookup = KEYS.lookup_hash(api_key)
+    if lookup is not None:
+        key = IssuerApiKey.objects.filter(key_hash=lookup).first()
     if key is not None and key.revoked_at is None:
         return key
-    failures = rate_store().hit(f"issuer:key-failure:{ip}", FAILURE_WINDOW)
-    if failures > FAILURE_LIMIT:
-        raise TooManyFailedAuthentications
+    if KEYS.failure(ip=ip, window=FAILURE_WINDOW) > FAILURE_LIMIT:
+        raise TooManyFailedAuthentications(retry_after_s=int(FAILURE_WINDOW.total_seconds()))
     audit_record(
         event=Event.CARDS_KEY_REJECTED,
         subject=f"key:{key.prefix}" if key else "",

@@ -6,9 +6,19 @@ import functools
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
 
 from guichet.issuer.cards.api import schemas
+from guichet.webapi.openapi import (
+    ErrorCodes,
+    error_responses,
+    error_schemas,
+    idempotency_parameter,
+    json_response,
+    model_schemas,
+    openapi_frame,
+    openapi_path,
+    ref,
+)
 
 MODELS: tuple[type[BaseModel], ...] = (
     schemas.CardholderPut,
@@ -22,7 +32,7 @@ MODELS: tuple[type[BaseModel], ...] = (
 )
 
 # Every error the issuer API answers, by status (docs/issuers.md's table says the same).
-ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
+ERROR_CODES: ErrorCodes = {
     400: (
         "Bad JSON, path parameter or Idempotency-Key, or a character no field allows",
         (
@@ -61,40 +71,15 @@ ERROR_CODES: dict[int, tuple[str, tuple[str, ...]]] = {
 COMMON = (400, 401, 429, 500, 503)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(name: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
-
-
-def _error_schema(status: int) -> dict[str, Any]:
-    codes = list(ERROR_CODES[status][1])
-    return {"allOf": [_ref("Error")], "properties": {"error": {"properties": {"code": {"enum": codes}}}}}
-
-
 def _errors(*statuses: int) -> dict[str, Any]:
-    responses: dict[str, Any] = {}
-    for status in sorted({*statuses, *COMMON}):
-        meaning, codes = ERROR_CODES[status]
-        responses[str(status)] = _json(f"Error{status}", f"{meaning}: " + ", ".join(f"`{c}`" for c in codes))
-        if status in (429, 503):
-            responses[str(status)]["headers"] = {
-                "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}
-            }
-    return responses
+    return error_responses(ERROR_CODES, {*statuses, *COMMON})
 
 
-IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "1 to 255 printable ASCII characters, scoped to the operation and its path. A repeat "
+IDEMPOTENCY = idempotency_parameter(
+    "1 to 255 printable ASCII characters, scoped to the operation and its path. A repeat "
     "with the same body gets the first answer (header `Idempotent-Replayed: true`); with a different "
-    "body, error `idempotency_key_reused`.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
-}
+    "body, error `idempotency_key_reused`."
+)
 
 
 def _path_param(name: str, description: str) -> dict[str, Any]:
@@ -109,27 +94,21 @@ CARD_REF = _path_param("card_ref", "The card's reference (never its PAN)")
 
 
 def _body(name: str, *, required: bool = True) -> dict[str, Any]:
-    return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+    return {"required": required, "content": {"application/json": {"schema": ref(name)}}}
 
 
 @functools.cache
 def issuer_openapi_document() -> dict[str, Any]:
-    _, definitions = models_json_schema(
-        [(model, "validation") for model in MODELS], ref_template="#/components/schemas/{model}"
-    )
-    card = _json("CardOut", "The card, masked")
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "Guichet issuer API",
-            "version": "1",
-            "description": "The card lifecycle for the issuer's systems: cardholders and cards, block and "
-            "unblock, the phone that receives the challenge's SMS codes, a card's enrollment state. Its "
-            "keys (`guichet cards key add`) are not merchant keys. Each call is all or nothing and audited.",
-        },
-        "servers": [{"url": "/api/issuer/v1"}],
-        "security": [{"issuerKey": []}],
-        "paths": {
+    card = json_response("CardOut", "The card, masked")
+    return openapi_frame(
+        title="Guichet issuer API",
+        description="The card lifecycle for the issuer's systems: cardholders and cards, block and "
+        "unblock, the phone that receives the challenge's SMS codes, a card's enrollment state. Its "
+        "keys (`guichet cards key add`) are not merchant keys. Each call is all or nothing and audited.",
+        server="/api/issuer/v1",
+        scheme="issuerKey",
+        scheme_description="An issuer API key (gi_…)",
+        paths={
             "/cardholders/{ref}": {
                 "put": {
                     "operationId": "putCardholder",
@@ -137,8 +116,8 @@ def issuer_openapi_document() -> dict[str, Any]:
                     "parameters": [REF, IDEMPOTENCY],
                     "requestBody": _body("CardholderPut"),
                     "responses": {
-                        "200": _json("CardholderOut", "Updated (or unchanged)"),
-                        "201": _json("CardholderOut", "Created"),
+                        "200": json_response("CardholderOut", "Updated (or unchanged)"),
+                        "201": json_response("CardholderOut", "Created"),
                         **_errors(409, 413, 415, 422),
                     },
                 }
@@ -150,7 +129,7 @@ def issuer_openapi_document() -> dict[str, Any]:
                     "parameters": [REF, IDEMPOTENCY],
                     "requestBody": _body("PhonePut"),
                     "responses": {
-                        "200": _json("CardholderOut", "Changed (or unchanged)"),
+                        "200": json_response("CardholderOut", "Changed (or unchanged)"),
                         **_errors(404, 409, 413, 415, 422),
                     },
                 }
@@ -189,24 +168,10 @@ def issuer_openapi_document() -> dict[str, Any]:
                     "responses": {"200": card, **_errors(404, 409, 413, 415, 422)},
                 }
             },
-            "/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {
-                        "200": {"description": "OpenAPI 3.1 document"},
-                        "400": _json(
-                            "Error400", ERROR_CODES[400][0] + ": `invalid_character`, `invalid_request`"
-                        ),
-                    },
-                }
-            },
+            "/openapi.json": openapi_path(
+                operation_id="openapi",
+                bad_request=ERROR_CODES[400][0] + ": `invalid_character`, `invalid_request`",
+            ),
         },
-        "components": {
-            "securitySchemes": {
-                "issuerKey": {"type": "http", "scheme": "bearer", "description": "An issuer API key (gi_…)"}
-            },
-            "schemas": definitions["$defs"] | {f"Error{s}": _error_schema(s) for s in ERROR_CODES},
-        },
-    }
+        schemas=model_schemas([(model, "validation") for model in MODELS]) | error_schemas(ERROR_CODES),
+    )
