@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from guichet.issuer.acs.authvalue import Method
+from guichet.issuer.acs.cardholder_info import CARDHOLDER_INFO_MAX
 from guichet.issuer.acs.messages import AReq
 from guichet.issuer.cards.models import Card, Cardholder
 
@@ -61,3 +62,20 @@ class Rule(Protocol):
 
     def decide(self, context: RuleContext) -> Decision | None:
         """A decision for this AReq, or None to let the next rule decide."""
+
+
+def valid_decision(decision: object, *, version: str, areq: AReq) -> bool:
+    """Whether a rule's answer can be sent as this version's ARes (an issuer's rule may be wrong)."""
+    if not isinstance(decision, Decision):
+        return False
+    status = decision.trans_status
+    if status != "C" and status not in FINAL_STATUSES.get(version, frozenset()):
+        return False
+    if status in REASON_REQUIRED and decision.reason not in REASONS.get(version, frozenset()):
+        return False
+    indicators = areq.challenge_indicators
+    if status == "C" and (areq.deviceChannel == THREE_RI or (version != "2.1.0" and "06" in indicators)):
+        return False
+    if status == "I" and not {"05", "06", "07"} & set(indicators):
+        return False
+    return len(decision.cardholder_info) <= CARDHOLDER_INFO_MAX

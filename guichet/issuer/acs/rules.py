@@ -23,12 +23,10 @@ import re
 from collections.abc import Callable, Sequence
 
 from guichet.issuer.acs.cardholder_info import (
-    CARDHOLDER_INFO_MAX,
     enrollment_info,
     language_of,
     sms_hold_info,
 )
-from guichet.issuer.acs.messages import AReq
 from guichet.issuer.acs.models import AcsTransaction
 from guichet.issuer.acs.rule_types import (  # re-exported: an issuer's rules import them from here
     APP as APP,
@@ -56,6 +54,9 @@ from guichet.issuer.acs.rule_types import (
 )
 from guichet.issuer.acs.rule_types import (
     RuleContext as RuleContext,
+)
+from guichet.issuer.acs.rule_types import (
+    valid_decision,
 )
 from guichet.issuer.cards.models import Card
 
@@ -357,23 +358,6 @@ def _load_one(name: str, args: tuple[str, ...]) -> Rule:
 def rules_load(configured: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[Rule, ...]:
     """The issuer's rules of GUICHET_ACS_RULES (raises RuleConfigError)."""
     return tuple(_load_one(name, args) for name, args in configured)
-
-
-def valid_decision(decision: object, *, version: str, areq: AReq) -> bool:
-    """Whether a rule's answer can be sent as this version's ARes (an issuer's rule may be wrong)."""
-    if not isinstance(decision, Decision):
-        return False
-    status = decision.trans_status
-    if status != "C" and status not in FINAL_STATUSES.get(version, frozenset()):
-        return False
-    if status in REASON_REQUIRED and decision.reason not in REASONS.get(version, frozenset()):
-        return False
-    indicators = areq.challenge_indicators
-    if status == "C" and (areq.deviceChannel == THREE_RI or (version != "2.1.0" and "06" in indicators)):
-        return False
-    if status == "I" and not {"05", "06", "07"} & set(indicators):
-        return False
-    return len(decision.cardholder_info) <= CARDHOLDER_INFO_MAX
 
 
 SMS_HOLD = "sms_hold"
