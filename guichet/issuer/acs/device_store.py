@@ -37,11 +37,10 @@ class DeviceQuery:
     since: dt.datetime
 
 
-@functools.cache
-def _device_sql(vendor: str) -> str:  # noqa: ARG001 (the cache key)
-    """One SELECT by the observation's unique key: its device hash, and whether a transaction of the
-    card with that hash ended Y after a challenge (an index on card and device hash), so that the
-    AReq's path pays one indexed look-up for the 3DS Method. Parameters: card id, key, since."""
+def _device_select(*, position: str, card: str, source: str, key: str, since: str) -> str:
+    """The device look-up: the observation's device hash, and whether a transaction of the card with
+    that hash ended Y after a challenge (an index on card and device hash). `source` names where the
+    observation's key, card and since come from: parameters for one AReq, arrays for several."""
     quote = connection.ops.quote_name
     obs, tx = DeviceObservation._meta, AcsTransaction._meta
 
@@ -50,13 +49,20 @@ def _device_sql(vendor: str) -> str:  # noqa: ARG001 (the cache key)
 
     # Identifiers only come from the models' metadata; the values are query parameters, or literals.
     return (
-        f"SELECT {column(obs, 'o', 'device_hash')}, EXISTS (SELECT 1 FROM {quote(tx.db_table)} t"  # noqa: S608
-        f" WHERE {column(tx, 't', 'card')} = %s AND {column(tx, 't', 'device_hash')} ="
-        f" {column(obs, 'o', 'device_hash')} AND {column(tx, 't', 'trans_status')} = 'Y'"
-        f" AND {column(tx, 't', 'authentication_method')} <> '')"
-        f" FROM {quote(obs.db_table)} o WHERE {column(obs, 'o', 'method_trans_id')} = %s"
-        f" AND {column(obs, 'o', 'collected_at')} >= %s AND {column(obs, 'o', 'device_hash')} <> ''"
+        f"SELECT {position}{column(obs, 'o', 'device_hash')}, EXISTS (SELECT 1 FROM"  # noqa: S608
+        f" {quote(tx.db_table)} t WHERE {column(tx, 't', 'card')} = {card} AND"
+        f" {column(tx, 't', 'device_hash')} = {column(obs, 'o', 'device_hash')} AND"
+        f" {column(tx, 't', 'trans_status')} = 'Y' AND {column(tx, 't', 'authentication_method')} <> '')"
+        f" FROM {source.format(obs=quote(obs.db_table))} {column(obs, 'o', 'method_trans_id')} = {key}"
+        f" AND {column(obs, 'o', 'collected_at')} >= {since} AND {column(obs, 'o', 'device_hash')} <> ''"
     )
+
+
+@functools.cache
+def _device_sql(vendor: str) -> str:  # noqa: ARG001 (the cache key)
+    """One AReq's look-up by the observation's unique key, so that the AReq's path pays one indexed
+    look-up for the 3DS Method. Parameters: card id, key, since."""
+    return _device_select(position="", card="%s", source="{obs} o WHERE", key="%s", since="%s")
 
 
 def device_lookup_sql(db: BaseDatabaseWrapper = connection) -> str:
@@ -69,21 +75,9 @@ def device_lookup_many_sql() -> str:
     over three arrays (keys, card ids, since), each row naming its query's position. Under load the
     event loop's AReqs ask together: one round trip instead of one each (about a fifth of an
     AReq's CPU at saturation, measured with bench/acs_areq.py)."""
-    quote = connection.ops.quote_name
-    obs, tx = DeviceObservation._meta, AcsTransaction._meta
-
-    def column(meta: Any, alias: str, name: str) -> str:
-        return f"{alias}.{quote(meta.get_field(name).column)}"
-
-    # Identifiers only come from the models' metadata; the values are query parameters, or literals.
-    return (
-        f"SELECT q.n, {column(obs, 'o', 'device_hash')}, EXISTS (SELECT 1 FROM"  # noqa: S608
-        f" {quote(tx.db_table)} t WHERE {column(tx, 't', 'card')} = q.c AND"
-        f" {column(tx, 't', 'device_hash')} = {column(obs, 'o', 'device_hash')} AND"
-        f" {column(tx, 't', 'trans_status')} = 'Y' AND {column(tx, 't', 'authentication_method')} <> '')"
-        f" FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS q(k, c, s, n)"
-        f" JOIN {quote(obs.db_table)} o ON {column(obs, 'o', 'method_trans_id')} = q.k"
-        f" AND {column(obs, 'o', 'collected_at')} >= q.s AND {column(obs, 'o', 'device_hash')} <> ''"
+    arrays = "unnest(%s::uuid[], %s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS q(k, c, s, n)"
+    return _device_select(
+        position="q.n, ", card="q.c", source=arrays + " JOIN {obs} o ON", key="q.k", since="q.s"
     )
 
 
