@@ -9,10 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from django.db import models
+
+from guichet.audit.events import Event
+from guichet.audit.models import AuditEvent
+from guichet.audit.services import audit_record
 from guichet.codes.ratelimit import rate_store
-from guichet.core import crypto
+from guichet.core import clock, crypto
+from guichet.webapi.errors import TooManyFailedAuthentications
 
+Key = TypeVar("Key", bound=models.Model)  # a key model: `prefix`, `key_hash`, `revoked_at`
 MAX_KEY_LENGTH = 100  # a key is 44 characters or so: anything longer is not one, and is not hashed
 
 
@@ -58,3 +66,47 @@ def key_name_check(*, name: str) -> str:
     if not name or len(name) > 100:
         raise ValueError("the name must have 1 to 100 characters")
     return name
+
+
+def key_revoke(*, keys: models.QuerySet[Key], prefix: str, revoked: Event) -> Key:
+    """Revoke the key with this visible prefix (idempotent), audited as `revoked` the first time.
+    Raises the model's DoesNotExist."""
+    key: Any = keys.get(prefix=prefix)
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        key.save(update_fields=["revoked_at"])
+        audit_record(event=revoked, subject=f"key:{key.prefix}")
+    found: Key = key
+    return found
+
+
+def key_authenticate(
+    *,
+    kind: KeyKind,
+    keys: models.QuerySet[Key],
+    api_key: str,
+    ip: str,
+    limit: int,
+    window: dt.timedelta,
+    rejected: Event,
+) -> Key | None:
+    """The active key, or None (401), each refusal audited as `rejected`. Past `limit` wrong or
+    revoked keys from `ip` in `window`, raises TooManyFailedAuthentications (429) unaudited, so that
+    wrong keys cannot make the audit table grow without bound."""
+    key: Any = None
+    lookup = kind.lookup_hash(api_key)
+    if lookup is not None:
+        key = keys.filter(key_hash=lookup).first()
+    if key is not None and key.revoked_at is None:
+        found: Key = key
+        return found
+    if kind.failure(ip=ip, window=window) > limit:
+        raise TooManyFailedAuthentications(retry_after_s=int(window.total_seconds()))
+    audit_record(
+        event=rejected,
+        subject=f"key:{key.prefix}" if key else "",
+        ip=ip,
+        outcome=AuditEvent.Outcome.REFUSED,
+        reason="unknown" if key is None else "revoked",
+    )
+    return None

@@ -8,12 +8,10 @@ import datetime as dt
 from django.conf import settings
 
 from guichet.audit.events import Event
-from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.core import clock
 from guichet.payonbill.subscribers.models import OperatorApiKey
-from guichet.webapi.errors import TooManyFailedAuthentications
-from guichet.webapi.keys import KeyKind, key_name_check
+from guichet.webapi.keys import KeyKind, key_authenticate, key_name_check, key_revoke
 
 KEYS = KeyKind(prefix="ok_", hash_label="subscribers/operator-key", failures="operator:key-failure")
 
@@ -31,32 +29,16 @@ def operator_key_add(*, name: str) -> tuple[OperatorApiKey, str]:
 
 def operator_key_revoke(*, prefix: str) -> OperatorApiKey:
     """Revoke a key by its prefix (idempotent). Raises OperatorApiKey.DoesNotExist."""
-    key = OperatorApiKey.objects.get(prefix=prefix)
-    if key.revoked_at is None:
-        key.revoked_at = clock.now()
-        key.save(update_fields=["revoked_at"])
-        audit_record(event=Event.SUBSCRIBERS_OPERATOR_KEY_REVOKED, subject=f"key:{key.prefix}")
-    return key
+    revoked = Event.SUBSCRIBERS_OPERATOR_KEY_REVOKED
+    return key_revoke(keys=OperatorApiKey.objects.all(), prefix=prefix, revoked=revoked)
 
 
 def operator_authenticate(*, api_key: str, ip: str = "") -> OperatorApiKey | None:
     """The active key, or None (401). Failures are counted per address, with the merchants' limits
     (GUICHET_API_KEY_FAILURE_*); beyond them this raises TooManyFailedAuthentications (429)."""
-    key = None
-    lookup = KEYS.lookup_hash(api_key)
-    if lookup is not None:
-        key = OperatorApiKey.objects.filter(key_hash=lookup).first()
-    if key is not None and key.revoked_at is None:
-        return key
     config = settings.GUICHET.merchants
-    failures = KEYS.failure(ip=ip, window=dt.timedelta(seconds=config.api_key_failure_window_s))
-    if failures > config.api_key_failure_limit:
-        raise TooManyFailedAuthentications(retry_after_s=config.api_key_failure_window_s)
-    audit_record(
-        event=Event.SUBSCRIBERS_OPERATOR_KEY_REJECTED,
-        subject=f"key:{key.prefix}" if key else "",
-        ip=ip,
-        outcome=AuditEvent.Outcome.REFUSED,
-        reason="unknown" if key is None else "revoked",
-    )
-    return None
+    return key_authenticate(
+        kind=KEYS, keys=OperatorApiKey.objects.all(), api_key=api_key, ip=ip,
+        limit=config.api_key_failure_limit, window=dt.timedelta(seconds=config.api_key_failure_window_s),
+        rejected=Event.SUBSCRIBERS_OPERATOR_KEY_REJECTED,
+    )  # fmt: skip

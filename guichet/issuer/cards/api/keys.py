@@ -7,12 +7,10 @@ from __future__ import annotations
 import datetime as dt
 
 from guichet.audit.events import Event
-from guichet.audit.models import AuditEvent
 from guichet.audit.services import audit_record
 from guichet.core import clock
 from guichet.issuer.cards.models import IssuerApiKey
-from guichet.webapi.errors import TooManyFailedAuthentications
-from guichet.webapi.keys import KeyKind, key_name_check
+from guichet.webapi.keys import KeyKind, key_authenticate, key_name_check, key_revoke
 
 KEYS = KeyKind(prefix="gi_", hash_label="issuer/api-key", failures="issuer:key-failure")
 # Wrong keys per client address before 429; the issuer's systems are few and known (no setting).
@@ -33,30 +31,13 @@ def issuer_key_add(*, name: str) -> tuple[IssuerApiKey, str]:
 
 def issuer_key_revoke(*, prefix: str) -> IssuerApiKey:
     """Revoke the key with this visible prefix (idempotent). Raises IssuerApiKey.DoesNotExist."""
-    key = IssuerApiKey.objects.get(prefix=prefix)
-    if key.revoked_at is None:
-        key.revoked_at = clock.now()
-        key.save(update_fields=["revoked_at"])
-        audit_record(event=Event.CARDS_KEY_REVOKED, subject=f"key:{key.prefix}")
-    return key
+    return key_revoke(keys=IssuerApiKey.objects.all(), prefix=prefix, revoked=Event.CARDS_KEY_REVOKED)
 
 
 def issuer_authenticate(*, api_key: str, ip: str = "") -> IssuerApiKey | None:
     """The active key, or None (401). Past FAILURE_LIMIT failures from `ip` in the window, raises
     TooManyFailedAuthentications; only the refusals within the limit are audited."""
-    key = None
-    lookup = KEYS.lookup_hash(api_key)
-    if lookup is not None:
-        key = IssuerApiKey.objects.filter(key_hash=lookup).first()
-    if key is not None and key.revoked_at is None:
-        return key
-    if KEYS.failure(ip=ip, window=FAILURE_WINDOW) > FAILURE_LIMIT:
-        raise TooManyFailedAuthentications(retry_after_s=int(FAILURE_WINDOW.total_seconds()))
-    audit_record(
-        event=Event.CARDS_KEY_REJECTED,
-        subject=f"key:{key.prefix}" if key else "",
-        ip=ip,
-        outcome=AuditEvent.Outcome.REFUSED,
-        reason="unknown" if key is None else "revoked",
-    )
-    return None
+    return key_authenticate(
+        kind=KEYS, keys=IssuerApiKey.objects.all(), api_key=api_key, ip=ip,
+        limit=FAILURE_LIMIT, window=FAILURE_WINDOW, rejected=Event.CARDS_KEY_REJECTED,
+    )  # fmt: skip
